@@ -1,0 +1,25 @@
+/// A read-only view of a node for dashboards, metrics and tests.
+public struct RaftStatus: Sendable, Equatable {
+    public var id: NodeID
+    public var role: RaftRole
+    public var term: UInt64
+    public var vote: NodeID?
+    public var leader: NodeID?
+    public var commitIndex: UInt64
+    public var appliedIndex: UInt64
+    public var lastIndex: UInt64
+    public var firstIndex: UInt64
+    public var conf: ConfState
+    /// Per-member replication state; filled in on the leader only.
+    public var progress: [NodeID: PeerStatus]
+    public var leadTransferee: NodeID?
+}
+
+public struct PeerStatus: Sendable, Equatable {
+    public var matchIndex: UInt64
+    public var nextIndex: UInt64
+    public var state: String
+    public var isLearner: Bool
+    /// Ticks since the leader last heard from this member.
+    public var ticksSinceContact: Int
+}

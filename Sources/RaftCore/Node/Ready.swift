@@ -1,0 +1,81 @@
+/// Everything the node asks the outside world to do, handed out as one value.
+///
+/// The embedding program must, in this order:
+/// 1. make `hardState`, `entries`, `snapshotChunks` and `snapshotToInstall` durable (one sync),
+/// 2. send `messages`,
+/// 3. apply `committedEntries` in order and answer `readStates` once their index is applied,
+/// 4. call `advance(_:)` with this value.
+/// Steps and proposals may arrive between `ready()` and `advance(_:)`; their effects go into
+/// the next `Ready`, which is how concurrent proposals share one disk sync.
+public struct Ready: Sendable, Equatable {
+    /// Role or leader changed since the previous Ready.
+    public var softState: SoftState?
+    /// Term, vote or commit changed and must be persisted.
+    public var hardState: HardState?
+    /// Entries to append to stable storage (replacing any suffix they conflict with).
+    public var entries: [Entry] = []
+    /// Pieces of an incoming snapshot to stage durably before acknowledging them.
+    public var snapshotChunks: [SnapshotChunk] = []
+    /// A completely received snapshot: replace the state machine and the log with it.
+    public var snapshotToInstall: SnapshotMetadata?
+    /// Messages to send once the above is durable.
+    public var messages: [Message] = []
+    /// Committed entries to apply, in order.
+    public var committedEntries: [Entry] = []
+    /// Confirmed linearizable reads: serve each once `index` is applied.
+    public var readStates: [ReadState] = []
+
+    /// True when something must be written before messages may leave.
+    public var mustSync: Bool {
+        hardState != nil || !entries.isEmpty || !snapshotChunks.isEmpty || snapshotToInstall != nil
+    }
+}
+
+/// Volatile state worth reporting when it changes.
+public struct SoftState: Sendable, Equatable {
+    public var role: RaftRole
+    public var leader: NodeID?
+}
+
+public enum RaftRole: String, Sendable, Equatable {
+    case follower
+    case preCandidate = "pre-candidate"
+    case candidate
+    case leader
+}
+
+/// A linearizable read that may be served once `index` has been applied locally.
+public struct ReadState: Sendable, Equatable {
+    public var requestID: UInt64
+    public var index: UInt64
+    public init(requestID: UInt64, index: UInt64) {
+        self.requestID = requestID
+        self.index = index
+    }
+}
+
+/// Where a proposal landed; it is committed when an entry with this index and term is applied.
+public struct ProposalReceipt: Sendable, Equatable {
+    public var index: UInt64
+    public var term: UInt64
+}
+
+/// Why a proposal, configuration change or read was refused. None of these is a fault:
+/// the caller retries elsewhere or later.
+public enum RaftError: Error, Sendable, Equatable {
+    /// Only the leader accepts proposals; `leader` is the best current guess.
+    case notLeader(leader: NodeID?)
+    /// A leadership transfer is under way.
+    case transferInProgress
+    /// Too many uncommitted bytes are outstanding.
+    case backpressure
+    /// Another membership change has not been applied yet, or this term's first entry is
+    /// not yet committed.
+    case configChangeInProgress
+    /// The change is not valid for the current membership.
+    case invalidConfChange(String)
+    /// The named transfer target is not a voter.
+    case unknownTransferTarget
+    /// The node was removed from the cluster.
+    case removed
+}
