@@ -1,0 +1,74 @@
+import NIOCore
+
+/// Encodes node-to-node requests and replies. Both carry a request id chosen by the asking
+/// side so replies can arrive in any order: `[requestID: u64][kind: u8][fields]`.
+enum PeerRequestCodec {
+    private enum RequestKind: UInt8 {
+        case propose = 0
+        case readIndex = 1
+    }
+
+    private enum ResponseKind: UInt8 {
+        case proposeResult = 0
+        case readIndexResult = 1
+        case failure = 2
+    }
+
+    static func writeFrame(requestID: UInt64, _ request: PeerRequest, into buffer: inout ByteBuffer) {
+        buffer.writeFrame(.peerRequest) { payload in
+            payload.writeWire(requestID)
+            switch request {
+            case .propose(let command):
+                payload.writeWire(RequestKind.propose.rawValue)
+                payload.writeWire(command)
+            case .readIndex:
+                payload.writeWire(RequestKind.readIndex.rawValue)
+            }
+        }
+    }
+
+    static func writeFrame(requestID: UInt64, _ response: PeerResponse, into buffer: inout ByteBuffer) {
+        buffer.writeFrame(.peerResponse) { payload in
+            payload.writeWire(requestID)
+            switch response {
+            case .proposeResult(let result):
+                payload.writeWire(ResponseKind.proposeResult.rawValue)
+                payload.writeWire(result)
+            case .readIndexResult(let index):
+                payload.writeWire(ResponseKind.readIndexResult.rawValue)
+                payload.writeWire(index)
+            case .failure(let code, let message):
+                payload.writeWire(ResponseKind.failure.rawValue)
+                payload.writeWire(code)
+                payload.writeWire(message)
+            }
+        }
+    }
+
+    static func decodeRequest(_ payload: ByteBuffer) throws -> (requestID: UInt64, request: PeerRequest) {
+        var reader = WireReader(payload)
+        let requestID = try reader.readU64("requestID")
+        let request: PeerRequest
+        switch RequestKind(rawValue: try reader.readU8("request kind")) {
+        case .propose: request = .propose(command: try reader.readBytes("command"))
+        case .readIndex: request = .readIndex
+        case nil: throw WireError.invalidValue(field: "request kind")
+        }
+        try reader.finish()
+        return (requestID, request)
+    }
+
+    static func decodeResponse(_ payload: ByteBuffer) throws -> (requestID: UInt64, response: PeerResponse) {
+        var reader = WireReader(payload)
+        let requestID = try reader.readU64("requestID")
+        let response: PeerResponse
+        switch ResponseKind(rawValue: try reader.readU8("response kind")) {
+        case .proposeResult: response = .proposeResult(try reader.readBytes("result"))
+        case .readIndexResult: response = .readIndexResult(index: try reader.readU64("index"))
+        case .failure: response = .failure(code: try reader.readU32("code"), message: try reader.readString("message"))
+        case nil: throw WireError.invalidValue(field: "response kind")
+        }
+        try reader.finish()
+        return (requestID, response)
+    }
+}

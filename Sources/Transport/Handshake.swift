@@ -1,0 +1,103 @@
+import NIOCore
+import RaftCore
+
+/// The first frame on every connection, sent by the dialling side. The three handshake frames
+/// keep this layout in every protocol version, so two versions can always tell each other no.
+/// Layout: `[magic: u32][version: u16][cluster id][sender id]`.
+struct Handshake: Equatable {
+    var version: UInt16 = WireProtocol.version
+    var clusterID: String
+    var sender: NodeID
+
+    func writeFrame(into buffer: inout ByteBuffer) {
+        buffer.writeFrame(.handshake) { payload in
+            payload.writeWire(WireProtocol.magic)
+            payload.writeWire(version)
+            payload.writeWire(clusterID)
+            payload.writeWire(sender)
+        }
+    }
+
+    static func decode(_ payload: ByteBuffer) throws -> Handshake {
+        var reader = WireReader(payload)
+        guard try reader.readU32("magic") == WireProtocol.magic else { throw WireError.invalidValue(field: "magic") }
+        let version = try reader.readU16("version")
+        let clusterID = try reader.readString("cluster id")
+        let sender = try reader.readNodeID("sender id")
+        try reader.finish()
+        return Handshake(version: version, clusterID: clusterID, sender: sender)
+    }
+
+    /// Why the accepting side refuses this handshake, or nil when it may proceed.
+    func refusal(localID: NodeID, clusterID expected: String) -> HandshakeRefusal? {
+        if version != WireProtocol.version { return .unsupportedVersion(version) }
+        if clusterID != expected { return .wrongCluster(clusterID) }
+        if sender.rawValue.isEmpty || sender == localID { return .invalidSender(sender) }
+        return nil
+    }
+}
+
+/// A refusal travels back to the dialler before the connection closes, so the misconfigured
+/// side learns why instead of seeing only a reset. Layout: `[code: u8][reason]`.
+enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
+    case unsupportedVersion(UInt16)
+    case wrongCluster(String)
+    case invalidSender(NodeID)
+    /// A refusal whose code this version does not know; kept so it can still be reported.
+    case other(code: UInt8, reason: String)
+
+    var code: UInt8 {
+        switch self {
+        case .unsupportedVersion: 1
+        case .wrongCluster: 2
+        case .invalidSender: 3
+        case .other(let code, _): code
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .unsupportedVersion(let version): "unsupported protocol version \(version) (expected \(WireProtocol.version))"
+        case .wrongCluster(let cluster): "cluster id '\(cluster)' does not match this cluster"
+        case .invalidSender(let sender): "sender id '\(sender)' is empty or is the receiver's own id"
+        case .other(_, let reason): reason
+        }
+    }
+
+    func writeFrame(into buffer: inout ByteBuffer) {
+        buffer.writeFrame(.handshakeReject) { payload in
+            payload.writeWire(code)
+            payload.writeWire(description)
+        }
+    }
+
+    static func decode(_ payload: ByteBuffer) throws -> HandshakeRefusal {
+        var reader = WireReader(payload)
+        let code = try reader.readU8("refusal code")
+        let reason = try reader.readString("refusal reason")
+        try reader.finish()
+        return .other(code: code, reason: reason)
+    }
+}
+
+/// The accepting side's yes: `[version: u16][responder id]`. The dialler checks the id so a
+/// stale address book entry pointing at another member is noticed rather than trusted.
+struct HandshakeAccept: Equatable {
+    var version: UInt16 = WireProtocol.version
+    var responder: NodeID
+
+    func writeFrame(into buffer: inout ByteBuffer) {
+        buffer.writeFrame(.handshakeAccept) { payload in
+            payload.writeWire(version)
+            payload.writeWire(responder)
+        }
+    }
+
+    static func decode(_ payload: ByteBuffer) throws -> HandshakeAccept {
+        var reader = WireReader(payload)
+        let version = try reader.readU16("version")
+        let responder = try reader.readNodeID("responder id")
+        try reader.finish()
+        return HandshakeAccept(version: version, responder: responder)
+    }
+}
