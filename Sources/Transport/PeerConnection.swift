@@ -1,0 +1,328 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RaftCore
+import Synchronization
+
+/// The one outbound connection to a peer. It dials, shakes hands, and redials with capped
+/// exponential backoff for as long as the peer is in the address book. Senders only touch a
+/// bounded queue under a lock; encoding and writing happen on the connection's event loop,
+/// one write per batch, so the Raft loop never waits on the network.
+final class PeerConnection: Sendable {
+    let peer: NodeID
+    private let configuration: TransportConfiguration
+    private let eventLoop: any EventLoop
+    private let sink: EventSink
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    private enum Phase {
+        /// Dialling or shaking hands: messages queue, to leave once the handshake succeeds.
+        case connecting
+        case ready
+        /// Known to be down until the next attempt: messages are dropped at once.
+        case backingOff
+        case closed
+    }
+
+    private struct Waiter {
+        var continuation: CheckedContinuation<PeerResponse, any Error>
+        var deadline: Scheduled<Void>
+    }
+
+    private struct State {
+        var address: PeerAddress
+        var phase = Phase.connecting
+        /// Bumped for each dial; callbacks from an older channel see a stale value and do nothing.
+        var generation: UInt64 = 0
+        var channel: (any Channel)?
+        var reconnect: Scheduled<Void>?
+        var attempt = 0
+        var queue: [OutboundItem] = []
+        var queuedBytes = 0
+        var flushScheduled = false
+        var unreachableReported = false
+        var waiters: [UInt64: Waiter] = [:]
+        var nextRequestID: UInt64 = 1
+        var random = SystemRandomNumberGenerator()
+    }
+
+    init(peer: NodeID, address: PeerAddress, configuration: TransportConfiguration,
+         eventLoop: any EventLoop, sink: EventSink, logger: Logger) {
+        self.peer = peer
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.sink = sink
+        var logger = logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        self.logger = logger
+        self.state = Mutex(State(address: address))
+    }
+
+    func start() {
+        eventLoop.execute { self.connect() }
+    }
+
+    // MARK: Sending
+
+    /// Queues `items` in order, dropping the tail once the queue is full or the peer is known
+    /// to be down. Returns false if anything was dropped.
+    @discardableResult
+    func enqueue(_ items: some Collection<OutboundItem>) -> Bool {
+        var accepted = 0
+        var reportUnreachable = false
+        var scheduleFlush = false
+        state.withLock { state in
+            if state.phase == .connecting || state.phase == .ready {
+                for item in items {
+                    let size = item.estimatedSize
+                    let fits = state.queue.isEmpty
+                        || (state.queue.count < configuration.outboundQueueLimit
+                            && state.queuedBytes + size <= configuration.outboundQueueByteLimit)
+                    guard fits else { break }
+                    state.queue.append(item)
+                    state.queuedBytes += size
+                    accepted += 1
+                }
+            }
+            if accepted < items.count, !state.unreachableReported {
+                state.unreachableReported = true
+                reportUnreachable = true
+            }
+            if accepted > 0, state.phase == .ready, !state.flushScheduled {
+                state.flushScheduled = true
+                scheduleFlush = true
+            }
+        }
+        if reportUnreachable {
+            logger.debug("dropped \(items.count - accepted) outbound items; reporting peer unreachable")
+            sink.report(.unreachable(peer))
+        }
+        if scheduleFlush { eventLoop.execute { self.flush() } }
+        return accepted == items.count
+    }
+
+    /// Writes everything queued as one batch with a single flush. Waits (leaving the queue to
+    /// fill and then drop) while the socket is not writable, so a slow peer costs bounded memory.
+    func flush() {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.flush() }
+            return
+        }
+        let batch: (channel: any Channel, items: [OutboundItem], bytes: Int)? = state.withLock { state in
+            state.flushScheduled = false
+            guard state.phase == .ready, let channel = state.channel, channel.isWritable, !state.queue.isEmpty else {
+                return nil
+            }
+            var items: [OutboundItem] = []
+            swap(&items, &state.queue)
+            defer { state.queuedBytes = 0 }
+            state.unreachableReported = false
+            return (channel, items, state.queuedBytes)
+        }
+        guard let batch else { return }
+        write(batch.items, estimatedBytes: batch.bytes, to: batch.channel)
+    }
+
+    private func write(_ items: [OutboundItem], estimatedBytes: Int, to channel: any Channel) {
+        // Large batches go out in slices so no single buffer grows with the queue limit.
+        let slice = 256 * 1024
+        var buffer = channel.allocator.buffer(capacity: min(estimatedBytes, slice))
+        for item in items {
+            let start = buffer.writerIndex
+            item.writeFrame(into: &buffer)
+            let frameLength = buffer.writerIndex - start - FrameHeader.lengthSize
+            if frameLength > configuration.maxFrameSize {
+                buffer.moveWriterIndex(to: start)
+                logger.error("dropping an outbound frame of \(frameLength) bytes: over the \(configuration.maxFrameSize)-byte limit")
+                if case .request(let id, _) = item { resolve(id, with: .failure(TransportError.peerUnreachable(peer))) }
+                continue
+            }
+            if buffer.readableBytes >= slice {
+                channel.write(buffer, promise: nil)
+                buffer = channel.allocator.buffer(capacity: slice)
+            }
+        }
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    // MARK: Requests
+
+    /// Sends `request` and waits for the reply. Fails on timeout, on cancellation, and as soon
+    /// as the connection it went out on drops (a reply can then no longer arrive).
+    func request(_ request: PeerRequest, timeout: Duration) async throws -> PeerResponse {
+        let id = state.withLock { state in
+            defer { state.nextRequestID &+= 1 }
+            return state.nextRequestID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                    self.resolve(id, with: .failure(TransportError.timedOut))
+                }
+                state.withLock { $0.waiters[id] = Waiter(continuation: continuation, deadline: deadline) }
+                if Task.isCancelled {
+                    resolve(id, with: .failure(CancellationError()))
+                } else if !enqueue(CollectionOfOne(.request(id: id, request))) {
+                    resolve(id, with: .failure(TransportError.peerUnreachable(peer)))
+                }
+            }
+        } onCancel: {
+            self.resolve(id, with: .failure(CancellationError()))
+        }
+    }
+
+    func complete(requestID: UInt64, with response: PeerResponse) {
+        resolve(requestID, with: .success(response))
+    }
+
+    private func resolve(_ id: UInt64, with result: Result<PeerResponse, any Error>) {
+        guard let waiter = state.withLock({ $0.waiters.removeValue(forKey: id) }) else { return }
+        waiter.deadline.cancel()
+        waiter.continuation.resume(with: result)
+    }
+
+    // MARK: Connection lifecycle
+
+    private func connect() {
+        let dial: (address: PeerAddress, generation: UInt64)? = state.withLock { state in
+            guard state.phase != .closed else { return nil }
+            state.generation += 1
+            state.phase = .connecting
+            state.channel = nil
+            state.reconnect = nil
+            return (state.address, state.generation)
+        }
+        guard let dial else { return }
+        let hello = Handshake(clusterID: configuration.clusterID, sender: configuration.localID)
+        let configuration = self.configuration
+        let logger = self.logger
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
+                        OutboundPeerHandler(
+                            connection: self, generation: dial.generation, hello: hello,
+                            handshakeTimeout: configuration.handshakeTimeout, logger: logger))
+                }
+            }
+            .connect(host: dial.address.host, port: dial.address.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): self.connected(channel, generation: dial.generation)
+                case .failure(let error): self.lost(generation: dial.generation, reason: "cannot connect to \(dial.address): \(error)")
+                }
+            }
+    }
+
+    private func connected(_ channel: any Channel, generation: UInt64) {
+        let current = state.withLock { state in
+            guard state.generation == generation, state.phase == .connecting else { return false }
+            state.channel = channel
+            return true
+        }
+        guard current else {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { _ in
+            self.lost(generation: generation, reason: "connection closed")
+        }
+    }
+
+    func handshakeAccepted(generation: UInt64, channel: any Channel) {
+        let current = state.withLock { state in
+            guard state.generation == generation, state.phase == .connecting else { return false }
+            state.phase = .ready
+            state.attempt = 0
+            state.unreachableReported = false
+            return true
+        }
+        guard current else { return }
+        logger.info("connected", metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+        flush()
+    }
+
+    func handshakeRefused(generation: UInt64, reason: String) {
+        guard state.withLock({ $0.generation == generation }) else { return }
+        logger.error("peer refused the handshake: \(reason)")
+        sink.report(.refused(peer: peer, reason: reason))
+    }
+
+    /// The dial failed or the connection closed: drop what was queued, fail waiting requests,
+    /// tell Raft, and schedule the next attempt.
+    private func lost(generation: UInt64, reason: String) {
+        let outcome: (dropped: Int, waiters: [Waiter], wasReady: Bool, attempt: Int, delay: Duration, report: Bool)? =
+            state.withLock { state in
+                guard state.generation == generation, state.phase == .connecting || state.phase == .ready else {
+                    return nil
+                }
+                let wasReady = state.phase == .ready
+                let dropped = state.queue.count
+                state.queue.removeAll()
+                state.queuedBytes = 0
+                let waiters = Array(state.waiters.values)
+                state.waiters.removeAll()
+                state.phase = .backingOff
+                state.channel = nil
+                state.attempt += 1
+                let report = (wasReady || dropped > 0) && !state.unreachableReported
+                if report { state.unreachableReported = true }
+                let delay = configuration.reconnectBackoff.delay(attempt: state.attempt, using: &state.random)
+                return (dropped, waiters, wasReady, state.attempt, delay, report)
+            }
+        guard let outcome else { return }
+        for waiter in outcome.waiters {
+            waiter.deadline.cancel()
+            waiter.continuation.resume(throwing: TransportError.peerUnreachable(peer))
+        }
+        if outcome.report { sink.report(.unreachable(peer)) }
+        let line: Logger.Message = "\(reason); dropped \(outcome.dropped) queued; retry \(outcome.attempt) in \(outcome.delay)"
+        if outcome.wasReady || outcome.attempt == 1 { logger.warning(line) } else { logger.debug(line) }
+
+        let task = eventLoop.scheduleTask(in: TimeAmount(outcome.delay)) { self.connect() }
+        state.withLock { state in
+            if state.generation == generation, state.phase == .backingOff { state.reconnect = task } else { task.cancel() }
+        }
+    }
+
+    /// Points the connection at a new address: the current connection (if any) is dropped and
+    /// the next dial goes to `address` without waiting out the backoff.
+    func update(address: PeerAddress) {
+        let change: (channel: (any Channel)?, reconnect: Scheduled<Void>?)? = state.withLock { state in
+            guard state.address != address, state.phase != .closed else { return nil }
+            state.address = address
+            state.attempt = 0
+            return (state.channel, state.reconnect)
+        }
+        guard let change else { return }
+        logger.info("address changed to \(address)")
+        if let channel = change.channel {
+            channel.close(promise: nil)
+        } else if let reconnect = change.reconnect {
+            reconnect.cancel()
+            eventLoop.execute { self.connect() }
+        }
+    }
+
+    /// Stops for good: cancels the pending redial, closes the channel, fails waiting requests.
+    func close() async {
+        let (channel, reconnect, waiters) = state.withLock { state in
+            state.phase = .closed
+            state.queue.removeAll()
+            state.queuedBytes = 0
+            defer { state.waiters.removeAll() }
+            return (state.channel, state.reconnect, Array(state.waiters.values))
+        }
+        reconnect?.cancel()
+        for waiter in waiters {
+            waiter.deadline.cancel()
+            waiter.continuation.resume(throwing: TransportError.shutdown)
+        }
+        try? await channel?.close()
+    }
+}

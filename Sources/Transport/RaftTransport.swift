@@ -1,0 +1,159 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RaftCore
+import Synchronization
+
+/// The node runtime's view of the network: hand it Raft messages, read what arrives from
+/// `events`. `send` never blocks; each peer has one outbound connection with its own bounded
+/// queue, and inbound connections feed a single backpressured event stream.
+///
+/// Typical use:
+/// ```swift
+/// let transport = try await RaftTransport.start(configuration: config, peers: book)
+/// Task { for await event in transport.events { ... } }
+/// transport.send(ready.messages)
+/// await transport.shutdown()
+/// ```
+public final class RaftTransport: Sendable {
+    public let localID: NodeID
+    /// Every inbound Raft message and peer request, plus unreachable and refusal reports.
+    /// Iterate it exactly once.
+    public let events: TransportEvents
+
+    private let configuration: TransportConfiguration
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let server: TransportServer
+    private let sink: EventSink
+    private let logger: Logger
+    private let peers = Mutex<[NodeID: PeerConnection]>([:])
+
+    /// The address actually bound (useful with port 0).
+    public var localAddress: SocketAddress? { server.localAddress }
+    public var port: Int? { server.localAddress?.port }
+
+    private init(configuration: TransportConfiguration, group: any EventLoopGroup, ownsGroup: Bool,
+                 server: TransportServer, sink: EventSink, events: TransportEvents, logger: Logger) {
+        self.localID = configuration.localID
+        self.configuration = configuration
+        self.group = group
+        self.ownsGroup = ownsGroup
+        self.server = server
+        self.sink = sink
+        self.events = events
+        self.logger = logger
+    }
+
+    /// Binds the listening socket and starts dialling every peer in `peers`.
+    /// - Parameter group: event loops to run on; when nil the transport makes (and on
+    ///   shutdown stops) its own single-threaded group.
+    public static func start(
+        configuration: TransportConfiguration,
+        peers: [NodeID: PeerAddress] = [:],
+        group: (any EventLoopGroup)? = nil,
+        logger: Logger = Logger(label: "raft.transport")
+    ) async throws -> RaftTransport {
+        var logger = logger
+        logger[metadataKey: "node"] = "\(configuration.localID)"
+        let ownsGroup = group == nil
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (sink, events) = EventSink.make(
+            lowWatermark: configuration.inboundLowWatermark, highWatermark: configuration.inboundHighWatermark)
+        let server: TransportServer
+        do {
+            server = try await TransportServer.bind(configuration: configuration, group: group, sink: sink, logger: logger)
+        } catch {
+            sink.finish()
+            if ownsGroup { try? await group.shutdownGracefully() }
+            throw error
+        }
+        logger.info("listening", metadata: ["address": "\(server.localAddress.map { "\($0)" } ?? "?")"])
+        let transport = RaftTransport(
+            configuration: configuration, group: group, ownsGroup: ownsGroup,
+            server: server, sink: sink, events: events, logger: logger)
+        transport.setPeers(peers)
+        return transport
+    }
+
+    // MARK: Sending
+
+    /// Queues `messages` for their peers and returns at once. Each peer's share leaves in
+    /// order, in one write and one flush. Messages to unknown or unreachable peers, or past a
+    /// full queue, are dropped and the peer is reported in `events` as unreachable.
+    public func send(_ messages: [Message]) {
+        guard !messages.isEmpty else { return }
+        var byPeer: [NodeID: [OutboundItem]] = [:]
+        for message in messages where message.to != localID {
+            byPeer[message.to, default: []].append(.message(message))
+        }
+        let connections = peers.withLock { peers in byPeer.keys.map { ($0, peers[$0]) } }
+        for (peer, connection) in connections {
+            if let connection {
+                connection.enqueue(byPeer[peer]!)
+            } else {
+                logger.debug("no address for peer '\(peer)'; dropping \(byPeer[peer]!.count) messages")
+                sink.report(.unreachable(peer))
+            }
+        }
+    }
+
+    public func send(_ message: Message) { send([message]) }
+
+    /// Sends a request to `peer` (typically the leader) and waits for its reply.
+    public func request(_ request: PeerRequest, to peer: NodeID, timeout: Duration = .seconds(5)) async throws -> PeerResponse {
+        guard let connection = peers.withLock({ $0[peer] }) else { throw TransportError.unknownPeer(peer) }
+        return try await connection.request(request, timeout: timeout)
+    }
+
+    // MARK: Address book
+
+    /// The peers currently dialled and where.
+    public var peerIDs: Set<NodeID> { peers.withLock { Set($0.keys) } }
+
+    /// Adds a peer or moves it to a new address.
+    public func setPeer(_ peer: NodeID, address: PeerAddress) {
+        guard peer != localID else { return }
+        let created: PeerConnection? = peers.withLock { peers in
+            if let existing = peers[peer] {
+                existing.update(address: address)
+                return nil
+            }
+            let connection = PeerConnection(
+                peer: peer, address: address, configuration: configuration,
+                eventLoop: group.next(), sink: sink, logger: logger)
+            peers[peer] = connection
+            return connection
+        }
+        created?.start()
+    }
+
+    /// Forgets a peer (it left the cluster): its connection closes and is not redialled.
+    public func removePeer(_ peer: NodeID) {
+        guard let connection = peers.withLock({ $0.removeValue(forKey: peer) }) else { return }
+        Task { await connection.close() }
+    }
+
+    /// Makes the address book exactly `book`: new peers are dialled, moved ones redialled,
+    /// missing ones closed.
+    public func setPeers(_ book: [NodeID: PeerAddress]) {
+        for (peer, address) in book { setPeer(peer, address: address) }
+        for peer in peerIDs where book[peer] == nil { removePeer(peer) }
+    }
+
+    // MARK: Shutdown
+
+    /// Closes every connection, ends `events`, and stops the event loops if the transport
+    /// made them. Pending requests fail with `TransportError.shutdown`.
+    public func shutdown() async {
+        let connections = peers.withLock { peers in
+            defer { peers.removeAll() }
+            return Array(peers.values)
+        }
+        for connection in connections { await connection.close() }
+        await server.close()
+        sink.finish()
+        if ownsGroup { try? await group.shutdownGracefully() }
+        logger.info("transport shut down")
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+import Synchronization
+
+/// The stream of inbound events. Iterate it once (it supports a single iterator). When the
+/// consumer falls behind by `inboundHighWatermark` events, inbound connections stop reading
+/// until it catches up to `inboundLowWatermark`: memory stays bounded and TCP pushes back.
+public struct TransportEvents: AsyncSequence, Sendable {
+    public typealias Element = TransportEvent
+    typealias Producer = NIOAsyncSequenceProducer<
+        TransportEvent, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, ReadGate
+    >
+
+    let base: Producer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Producer.AsyncIterator
+
+        public mutating func next() async -> TransportEvent? { await base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator()) }
+}
+
+/// The producing side of `TransportEvents`, shared by every connection.
+struct EventSink: Sendable {
+    let source: TransportEvents.Producer.Source
+    let gate: ReadGate
+
+    static func make(lowWatermark: Int, highWatermark: Int) -> (EventSink, TransportEvents) {
+        let gate = ReadGate()
+        let made = TransportEvents.Producer.makeSequence(
+            backPressureStrategy: .init(lowWatermark: lowWatermark, highWatermark: highWatermark),
+            finishOnDeinit: false,
+            delegate: gate)
+        return (EventSink(source: made.source, gate: gate), TransportEvents(base: made.sequence))
+    }
+
+    /// Yields a read's worth of events at once; closes the gate if the consumer is behind.
+    func deliver(_ events: [TransportEvent]) {
+        if case .stopProducing = source.yield(contentsOf: events) { gate.close() }
+    }
+
+    /// Status events (unreachable, refused) are few and never pause reading.
+    func report(_ event: TransportEvent) {
+        _ = source.yield(event)
+    }
+
+    func finish() {
+        source.finish()
+        gate.open()
+    }
+}
+
+/// Whether inbound connections may read. Connections that wanted to read while it was closed
+/// leave a wake-up here and are resumed, each on its own event loop, when it opens.
+final class ReadGate: NIOAsyncSequenceProducerDelegate, Sendable {
+    private struct State {
+        var isOpen = true
+        var wakeUps: [ObjectIdentifier: @Sendable () -> Void] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    var isOpen: Bool { state.withLock { $0.isOpen } }
+
+    func close() { state.withLock { $0.isOpen = false } }
+
+    /// Registers `wakeUp` to run when the gate next opens; returns false (registering nothing)
+    /// when it is already open, so the caller simply reads.
+    func waitForOpen(_ key: ObjectIdentifier, wakeUp: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard !state.isOpen else { return false }
+            state.wakeUps[key] = wakeUp
+            return true
+        }
+    }
+
+    func forget(_ key: ObjectIdentifier) { _ = state.withLock { $0.wakeUps.removeValue(forKey: key) } }
+
+    func open() {
+        let wakeUps = state.withLock { state in
+            state.isOpen = true
+            defer { state.wakeUps.removeAll() }
+            return Array(state.wakeUps.values)
+        }
+        for wakeUp in wakeUps { wakeUp() }
+    }
+
+    func produceMore() { open() }
+    func didTerminate() { open() }
+}
