@@ -37,7 +37,8 @@ struct EventSink: Sendable {
 
     /// Yields a read's worth of events at once; closes the gate if the consumer is behind.
     func deliver(_ events: [TransportEvent]) {
-        if case .stopProducing = source.yield(contentsOf: events) { gate.close() }
+        let epoch = gate.epoch
+        if case .stopProducing = source.yield(contentsOf: events) { gate.close(unlessOpenedSince: epoch) }
     }
 
     /// Status events (unreachable, refused) are few and never pause reading.
@@ -56,6 +57,10 @@ struct EventSink: Sendable {
 final class ReadGate: NIOAsyncSequenceProducerDelegate, Sendable {
     private struct State {
         var isOpen = true
+        /// Counts openings. The consumer may drain the stream and ask for more between a
+        /// producer's "stop" answer and its call to close; that close must then not happen,
+        /// or nothing would ever open the gate again.
+        var epoch: UInt64 = 0
         var wakeUps: [ObjectIdentifier: @Sendable () -> Void] = [:]
     }
 
@@ -63,7 +68,13 @@ final class ReadGate: NIOAsyncSequenceProducerDelegate, Sendable {
 
     var isOpen: Bool { state.withLock { $0.isOpen } }
 
-    func close() { state.withLock { $0.isOpen = false } }
+    var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    func close(unlessOpenedSince epoch: UInt64) {
+        state.withLock { state in
+            if state.epoch == epoch { state.isOpen = false }
+        }
+    }
 
     /// Registers `wakeUp` to run when the gate next opens; returns false (registering nothing)
     /// when it is already open, so the caller simply reads.
@@ -80,6 +91,7 @@ final class ReadGate: NIOAsyncSequenceProducerDelegate, Sendable {
     func open() {
         let wakeUps = state.withLock { state in
             state.isOpen = true
+            state.epoch &+= 1
             defer { state.wakeUps.removeAll() }
             return Array(state.wakeUps.values)
         }
