@@ -27,7 +27,14 @@ public final class RaftTransport: Sendable {
     private let server: TransportServer
     private let sink: EventSink
     private let logger: Logger
-    private let peers = Mutex<[NodeID: PeerConnection]>([:])
+    private let book = Mutex(AddressBook())
+
+    /// The peer connections, and whether shutdown has begun: kept under one lock so a peer
+    /// added concurrently with shutdown is either closed by it or never created.
+    private struct AddressBook {
+        var connections: [NodeID: PeerConnection] = [:]
+        var isShutDown = false
+    }
 
     /// The address actually bound (useful with port 0).
     public var localAddress: SocketAddress? { server.localAddress }
@@ -87,7 +94,7 @@ public final class RaftTransport: Sendable {
         for message in messages where message.to != localID {
             byPeer[message.to, default: []].append(.message(message))
         }
-        let connections = peers.withLock { peers in byPeer.keys.map { ($0, peers[$0]) } }
+        let connections = book.withLock { book in byPeer.keys.map { ($0, book.connections[$0]) } }
         for (peer, connection) in connections {
             if let connection {
                 connection.enqueue(byPeer[peer]!)
@@ -102,27 +109,28 @@ public final class RaftTransport: Sendable {
 
     /// Sends a request to `peer` (typically the leader) and waits for its reply.
     public func request(_ request: PeerRequest, to peer: NodeID, timeout: Duration = .seconds(5)) async throws -> PeerResponse {
-        guard let connection = peers.withLock({ $0[peer] }) else { throw TransportError.unknownPeer(peer) }
+        guard let connection = book.withLock({ $0.connections[peer] }) else { throw TransportError.unknownPeer(peer) }
         return try await connection.request(request, timeout: timeout)
     }
 
     // MARK: Address book
 
     /// The peers currently dialled and where.
-    public var peerIDs: Set<NodeID> { peers.withLock { Set($0.keys) } }
+    public var peerIDs: Set<NodeID> { book.withLock { Set($0.connections.keys) } }
 
     /// Adds a peer or moves it to a new address.
     public func setPeer(_ peer: NodeID, address: PeerAddress) {
         guard peer != localID else { return }
-        let created: PeerConnection? = peers.withLock { peers in
-            if let existing = peers[peer] {
+        let created: PeerConnection? = book.withLock { book in
+            guard !book.isShutDown else { return nil }
+            if let existing = book.connections[peer] {
                 existing.update(address: address)
                 return nil
             }
             let connection = PeerConnection(
                 peer: peer, address: address, configuration: configuration,
                 eventLoop: group.next(), sink: sink, logger: logger)
-            peers[peer] = connection
+            book.connections[peer] = connection
             return connection
         }
         created?.start()
@@ -130,7 +138,7 @@ public final class RaftTransport: Sendable {
 
     /// Forgets a peer (it left the cluster): its connection closes and is not redialled.
     public func removePeer(_ peer: NodeID) {
-        guard let connection = peers.withLock({ $0.removeValue(forKey: peer) }) else { return }
+        guard let connection = book.withLock({ $0.connections.removeValue(forKey: peer) }) else { return }
         Task { await connection.close() }
     }
 
@@ -144,12 +152,16 @@ public final class RaftTransport: Sendable {
     // MARK: Shutdown
 
     /// Closes every connection, ends `events`, and stops the event loops if the transport
-    /// made them. Pending requests fail with `TransportError.shutdown`.
+    /// made them. Pending requests fail with `TransportError.shutdown`. Calling it again does
+    /// nothing.
     public func shutdown() async {
-        let connections = peers.withLock { peers in
-            defer { peers.removeAll() }
-            return Array(peers.values)
+        let connections: [PeerConnection]? = book.withLock { book in
+            guard !book.isShutDown else { return nil }
+            book.isShutDown = true
+            defer { book.connections.removeAll() }
+            return Array(book.connections.values)
         }
+        guard let connections else { return }
         for connection in connections { await connection.close() }
         await server.close()
         sink.finish()
