@@ -39,7 +39,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "TransportBenchmark",
-            dependencies: ["Transport", "RaftCore"],
+            dependencies: [
+                "Transport",
+                "RaftCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/TransportBenchmark"
         ),
     ],
