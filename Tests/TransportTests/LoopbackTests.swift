@@ -258,4 +258,48 @@ import Testing
             }
         }
     }
+
+    /// A message too large for a frame is dropped (and logged) at the sender; the messages
+    /// around it still arrive, because the connection itself is never handed a bad frame.
+    @Test func oversizedMessageIsDroppedAtTheSender() async throws {
+        let logs = LogCapture()
+        var sender = testConfiguration("a")
+        sender.maxFrameSize = 1024
+        try await withTransports([sender, testConfiguration("b")], logs: logs) { transports in
+            let (alpha, beta) = (transports[0], transports[1])
+            let betaLog = EventLog(beta)
+            alpha.setPeer("b", address: try address(of: beta))
+            let big = SnapshotChunk(metadata: SnapshotMetadata(index: 1, term: 1), offset: 0,
+                                    data: [UInt8](repeating: 1, count: 2000), isLast: true)
+            let before = Message(from: "a", to: "b", term: 1, body: .heartbeat(Heartbeat(commit: 1)))
+            let after = Message(from: "a", to: "b", term: 2, body: .heartbeat(Heartbeat(commit: 2)))
+            alpha.send([before, Message(from: "a", to: "b", term: 1, body: .snapshot(big)), after])
+            try await eventually("both small messages") { betaLog.read { $0.messages.count == 2 } }
+            #expect(betaLog.read { $0.messages } == [before, after])
+            #expect(logs.contains("over the 1024-byte limit"))
+        }
+    }
+
+    /// Membership changes move peers: after `setPeer` with a new address the next dial goes
+    /// there.
+    @Test func addressBookUpdatesRedial() async throws {
+        try await withTransports([testConfiguration("a"), testConfiguration("b"), testConfiguration("b")]) { transports in
+            let (alpha, oldBeta, newBeta) = (transports[0], transports[1], transports[2])
+            let oldLog = EventLog(oldBeta)
+            let newLog = EventLog(newBeta)
+            let ping = Message(from: "a", to: "b", term: 1, body: .timeoutNow)
+            alpha.setPeer("b", address: try address(of: oldBeta))
+            alpha.send(ping)
+            try await eventually("delivery to the old address") { oldLog.read { $0.messages.count == 1 } }
+
+            alpha.setPeer("b", address: try address(of: newBeta))
+            try await eventually("delivery to the new address") {
+                alpha.send(ping)
+                return newLog.read { !$0.messages.isEmpty }
+            }
+            alpha.removePeer("b")
+            #expect(alpha.peerIDs.isEmpty)
+            await #expect(throws: TransportError.unknownPeer("b")) { try await alpha.request(.readIndex, to: "b") }
+        }
+    }
 }
