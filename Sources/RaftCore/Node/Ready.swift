@@ -24,6 +24,8 @@ public struct Ready: Sendable, Equatable {
     public var committedEntries: [Entry] = []
     /// Confirmed linearizable reads: serve each once `index` is applied.
     public var readStates: [ReadState] = []
+    /// Local reads that will never be confirmed here (leadership changed): fail or retry them.
+    public var abandonedReads: [UInt64] = []
 
     /// True when something must be written before messages may leave.
     public var mustSync: Bool {

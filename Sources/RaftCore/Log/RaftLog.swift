@@ -1,0 +1,213 @@
+/// The log as the Raft algorithm sees it: the durable part in `storage` followed by entries
+/// appended in memory that the application has not yet persisted (`unstable`).
+///
+/// Keeping the not-yet-durable suffix here is what lets the core stay free of I/O: the
+/// application receives `unstableEntries` in a `Ready`, writes them, and reports back with
+/// `stableTo(index:term:)`.
+struct RaftLog {
+    let storage: any RaftStorage
+    /// Entries not yet known to be durable; `unstable[0].index == unstableOffset`.
+    private(set) var unstable: [Entry] = []
+    private(set) var unstableOffset: UInt64
+    /// An incoming snapshot not yet installed by the application; it replaces the whole log.
+    private(set) var pendingSnapshot: SnapshotMetadata?
+    /// Highest index known to be committed.
+    private(set) var committed: UInt64
+    /// Highest index handed to the application for applying.
+    var applied: UInt64
+
+    init(storage: any RaftStorage, applied: UInt64) {
+        self.storage = storage
+        let (hardState, snapshot) = storage.initialState()
+        unstableOffset = storage.lastIndex() + 1
+        committed = max(hardState.commit, snapshot.index)
+        self.applied = max(min(applied, committed), snapshot.index)
+    }
+
+    // MARK: Shape
+
+    var firstIndex: UInt64 {
+        if let pendingSnapshot { return pendingSnapshot.index + 1 }
+        return storage.firstIndex()
+    }
+
+    var lastIndex: UInt64 {
+        if let last = unstable.last { return last.index }
+        if let pendingSnapshot { return pendingSnapshot.index }
+        return storage.lastIndex()
+    }
+
+    var lastTerm: UInt64 { (try? term(at: lastIndex)) ?? 0 }
+
+    /// The term of the entry at `index`; the snapshot index answers with the snapshot's term.
+    func term(at index: UInt64) throws(RaftStorageError) -> UInt64 {
+        if index >= unstableOffset, !unstable.isEmpty || pendingSnapshot != nil {
+            if let entry = unstableEntry(at: index) { return entry.term }
+        }
+        if let pendingSnapshot {
+            if index == pendingSnapshot.index { return pendingSnapshot.term }
+            if index < pendingSnapshot.index { throw .compacted }
+            throw .unavailable
+        }
+        if index > lastIndex { throw .unavailable }
+        return try storage.term(at: index)
+    }
+
+    /// True when our entry at `index` has `term` (index 0 always matches).
+    func matchTerm(index: UInt64, term expected: UInt64) -> Bool {
+        guard let actual = try? term(at: index) else { return false }
+        return actual == expected
+    }
+
+    /// The paper's "at least as up-to-date" comparison (section 5.4.1).
+    func isUpToDate(lastIndex candidateIndex: UInt64, lastTerm candidateTerm: UInt64) -> Bool {
+        candidateTerm > lastTerm || (candidateTerm == lastTerm && candidateIndex >= lastIndex)
+    }
+
+    /// Entries in `lo..<hi`, limited to `maxBytes` (at least one entry when non-empty).
+    func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int = .max) throws(RaftStorageError) -> [Entry] {
+        if lo >= hi { return [] }
+        if lo < firstIndex { throw .compacted }
+        if hi > lastIndex + 1 { throw .unavailable }
+        var result: [Entry] = []
+        var size = 0
+        if lo < unstableOffset {
+            let stableHi = min(hi, unstableOffset)
+            result = try storage.entries(from: lo, to: stableHi, maxBytes: maxBytes)
+            size = result.reduce(0) { $0 + $1.byteSize }
+            if result.count < Int(stableHi - lo) || stableHi == hi { return result }
+        }
+        let start = max(lo, unstableOffset)
+        for index in start..<hi {
+            let entry = unstable[Int(index - unstableOffset)]
+            if !result.isEmpty && size + entry.byteSize > maxBytes { break }
+            size += entry.byteSize
+            result.append(entry)
+        }
+        return result
+    }
+
+    /// The last index holding `term`, searching backward from the end; nil if the log has
+    /// no entry of that term (used by the leader to skip a follower's conflicting term).
+    func lastIndex(ofTerm wanted: UInt64) -> UInt64? {
+        var index = lastIndex
+        while index >= firstIndex {
+            guard let t = try? term(at: index) else { return nil }
+            if t == wanted { return index }
+            if t < wanted { return nil }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// The first index of the run of `term` that contains `index` (bounded below by what is
+    /// committed, which is known to match the leader already).
+    func firstIndex(ofTermAt index: UInt64) -> UInt64 {
+        guard let wanted = try? term(at: index) else { return index }
+        var candidate = index
+        let floor = max(firstIndex, committed + 1)
+        while candidate > floor, let previous = try? term(at: candidate - 1), previous == wanted {
+            candidate -= 1
+        }
+        return candidate
+    }
+
+    // MARK: Changes
+
+    /// Appends new entries at the end (the leader's path).
+    mutating func append(_ entries: [Entry]) {
+        guard let first = entries.first else { return }
+        precondition(first.index == lastIndex + 1, "leader append must extend the log")
+        truncateAndAppend(entries)
+    }
+
+    /// The follower's path for AppendEntries whose `prevLogIndex`/`prevLogTerm` matched:
+    /// skip entries we already hold, and from the first conflicting entry on, replace our
+    /// suffix (Figure 2, receiver rule 3 and 4). Returns the last index of the new entries.
+    mutating func appendReplicated(_ entries: [Entry]) -> UInt64 {
+        guard let lastNew = entries.last?.index else { return 0 }
+        for (offset, entry) in entries.enumerated() where !matchTerm(index: entry.index, term: entry.term) {
+            precondition(entry.index > committed, "conflict at committed index \(entry.index)")
+            truncateAndAppend(Array(entries[offset...]))
+            break
+        }
+        return lastNew
+    }
+
+    private mutating func truncateAndAppend(_ entries: [Entry]) {
+        let first = entries[0].index
+        if first == unstableOffset + UInt64(unstable.count) {
+            unstable.append(contentsOf: entries)
+        } else if first <= unstableOffset {
+            // Replaces part of the stable log: storage drops that suffix when these persist.
+            unstableOffset = first
+            unstable = entries
+        } else {
+            unstable.removeSubrange(Int(first - unstableOffset)...)
+            unstable.append(contentsOf: entries)
+        }
+    }
+
+    mutating func commit(to index: UInt64) {
+        guard index > committed else { return }
+        precondition(index <= lastIndex, "commit \(index) beyond last index \(lastIndex)")
+        committed = index
+    }
+
+    /// Replaces the log with a received snapshot; the application installs it from a Ready.
+    mutating func restore(_ snapshot: SnapshotMetadata) {
+        pendingSnapshot = snapshot
+        unstable = []
+        unstableOffset = snapshot.index + 1
+        committed = max(committed, snapshot.index)
+    }
+
+    // MARK: Hand-off to the application
+
+    var unstableEntries: [Entry] { unstable }
+
+    /// The last index that is durable (persisted by the application).
+    var stableLastIndex: UInt64 {
+        if pendingSnapshot != nil { return firstIndex - 1 }
+        return min(storage.lastIndex(), unstableOffset - 1)
+    }
+
+    var hasEntriesToApply: Bool {
+        pendingSnapshot == nil && min(committed, stableLastIndex) > applied
+    }
+
+    /// Committed entries not yet handed out; limited to durable ones, so what a node
+    /// applies is always in its own stable log too.
+    func nextCommittedEntries(maxBytes: Int) -> [Entry] {
+        let hi = min(committed, stableLastIndex)
+        guard hi > applied, pendingSnapshot == nil else { return [] }
+        return (try? entries(from: applied + 1, to: hi + 1, maxBytes: maxBytes)) ?? []
+    }
+
+    /// The application persisted entries up to `index` (of `term`): drop them from memory,
+    /// unless the suffix was replaced meanwhile (then the newer entries still need writing).
+    mutating func stableTo(index: UInt64, term: UInt64) {
+        guard index >= unstableOffset, let entry = unstableEntry(at: index), entry.term == term else { return }
+        let count = Int(index - unstableOffset) + 1
+        unstable.removeFirst(count)
+        unstableOffset = index + 1
+    }
+
+    /// The application installed the pending snapshot.
+    mutating func snapshotInstalled(_ snapshot: SnapshotMetadata) {
+        guard pendingSnapshot == snapshot else { return }
+        pendingSnapshot = nil
+        applied = max(applied, snapshot.index)
+    }
+
+    mutating func appliedTo(_ index: UInt64) {
+        precondition(index <= committed, "applied beyond commit")
+        applied = max(applied, index)
+    }
+
+    private func unstableEntry(at index: UInt64) -> Entry? {
+        guard index >= unstableOffset else { return nil }
+        let position = Int(index - unstableOffset)
+        return position < unstable.count ? unstable[position] : nil
+    }
+}

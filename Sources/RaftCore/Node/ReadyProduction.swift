@@ -1,0 +1,66 @@
+/// The hand-off between the pure node and the program that embeds it.
+extension RaftNode {
+    /// Upper bound on the bytes of committed entries handed out in one Ready.
+    static let maxApplyBytesPerReady = 64 << 20
+
+    /// Whether `ready()` has anything to hand out.
+    public var hasReady: Bool {
+        if awaitingAdvance { return false }
+        return (role == .leader && (needsBroadcast || reads.roundAwaitingBroadcast)) || !outbox.isEmpty
+            || softState != handedOutSoftState || hardState != handedOutHardState
+            || !log.unstableEntries.isEmpty || !pendingSnapshotChunks.isEmpty || snapshotReadyToInstall != nil
+            || !readStates.isEmpty || !reads.abandoned.isEmpty
+            || log.hasEntriesToApply
+    }
+
+    /// Collects what must be persisted, sent and applied. Call `advance(_:)` with the
+    /// result before asking again; steps and proposals in between go into the next Ready.
+    public mutating func ready() -> Ready {
+        precondition(!awaitingAdvance, "ready() called twice without advance()")
+        if role == .leader {
+            if needsBroadcast { broadcastAppend() }
+            if reads.roundAwaitingBroadcast { broadcastHeartbeat() }
+        }
+        needsBroadcast = false
+        reads.roundAwaitingBroadcast = false
+        var ready = Ready()
+        if softState != handedOutSoftState {
+            ready.softState = softState
+            handedOutSoftState = softState
+        }
+        if hardState != handedOutHardState {
+            ready.hardState = hardState
+            handedOutHardState = hardState
+        }
+        ready.entries = log.unstableEntries
+        ready.snapshotChunks = pendingSnapshotChunks
+        pendingSnapshotChunks = []
+        ready.snapshotToInstall = snapshotReadyToInstall
+        snapshotReadyToInstall = nil
+        ready.messages = outbox
+        outbox = []
+        ready.committedEntries = log.nextCommittedEntries(maxBytes: Self.maxApplyBytesPerReady)
+        ready.readStates = readStates
+        readStates = []
+        ready.abandonedReads = reads.abandoned
+        reads.abandoned = []
+        awaitingAdvance = true
+        return ready
+    }
+
+    /// Reports that everything in `ready` was done: persisted, sent and applied.
+    public mutating func advance(_ ready: Ready) {
+        precondition(awaitingAdvance, "advance() without ready()")
+        awaitingAdvance = false
+        if let snapshot = ready.snapshotToInstall {
+            log.snapshotInstalled(snapshot)
+        }
+        if let last = ready.entries.last {
+            log.stableTo(index: last.index, term: last.term)
+        }
+        for entry in ready.committedEntries {
+            log.appliedTo(entry.index)
+            if entry.kind == .configChange { applyConfChange(entry) }
+        }
+    }
+}

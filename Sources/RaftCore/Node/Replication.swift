@@ -1,0 +1,196 @@
+/// Log replication (section 5.3): proposals, AppendEntries on both sides, heartbeats, and
+/// per-follower flow control (probe / replicate, in-flight window).
+extension RaftNode {
+    /// Appends a command to the leader's log. The command is committed once an entry with
+    /// the returned index and term is handed out in `Ready.committedEntries`.
+    public mutating func propose(_ data: [UInt8]) throws(RaftError) -> ProposalReceipt {
+        try checkCanPropose(bytes: data.count + 24)
+        let entry = Entry(term: term, index: log.lastIndex + 1, kind: .normal, data: data)
+        appendAsLeader([entry])
+        return ProposalReceipt(index: entry.index, term: entry.term)
+    }
+
+    func checkCanPropose(bytes: Int) throws(RaftError) {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard leadTransferee == nil else { throw .transferInProgress }
+        if config.maxUncommittedBytes > 0 && uncommittedBytes > 0
+            && uncommittedBytes + bytes > config.maxUncommittedBytes {
+            throw .backpressure
+        }
+    }
+
+    /// Leader: append to our own log and schedule replication. Sends are deferred to the
+    /// next `ready()`, so all proposals made in between share one AppendEntries per follower.
+    mutating func appendAsLeader(_ entries: [Entry]) {
+        log.append(entries)
+        for entry in entries where !entry.data.isEmpty {
+            uncommitted.append((entry.index, entry.byteSize))
+            uncommittedBytes += entry.byteSize
+        }
+        progress[id]?.match = log.lastIndex
+        progress[id]?.next = log.lastIndex + 1
+        needsBroadcast = true
+        // A single voter commits on its own.
+        maybeCommit()
+    }
+
+    /// Sends whatever each follower is missing: new entries, or just a newer commit index.
+    mutating func broadcastAppend() {
+        needsBroadcast = false
+        for peer in progress.keys.sorted() where peer != id {
+            sendAppend(to: peer, sendIfEmpty: true)
+        }
+    }
+
+    /// Sends the next AppendEntries to `peer` if its flow-control state allows. With
+    /// `sendIfEmpty`, a message without entries still goes out when the follower has not
+    /// yet heard the current commit index.
+    mutating func sendAppend(to peer: NodeID, sendIfEmpty: Bool) {
+        guard var pr = progress[peer] else { return }
+        var needsSnapshot = false
+        sending: while !pr.isPaused {
+            let prevIndex = pr.next - 1
+            let prevTerm: UInt64
+            let entries: [Entry]
+            do {
+                prevTerm = try log.term(at: prevIndex)
+                entries = try log.entries(from: pr.next, to: log.lastIndex + 1, maxBytes: config.maxMessageBytes)
+            } catch {
+                // The follower needs entries we compacted away.
+                needsSnapshot = true
+                break sending
+            }
+            let commit = log.committed
+            if entries.isEmpty && !(sendIfEmpty && pr.sentCommit < commit) { break sending }
+            send(.append(AppendRequest(prevLogIndex: prevIndex, prevLogTerm: prevTerm,
+                                       entries: entries, leaderCommit: commit)), to: peer)
+            pr.sentCommit = commit
+            switch pr.state {
+            case .replicate:
+                if let last = entries.last {
+                    // Optimistically assume delivery; a rejection sends us back to probing.
+                    pr.next = last.index + 1
+                    pr.inflights.add(last.index)
+                }
+            case .probe:
+                pr.probeSent = true
+            case .snapshot:
+                break
+            }
+            if entries.isEmpty || pr.next > log.lastIndex { break sending }
+        }
+        progress[peer] = pr
+        if needsSnapshot { startSnapshotTransfer(to: peer) }
+    }
+
+    /// AppendEntries receiver (Figure 2).
+    mutating func handleAppend(from leaderID: NodeID, _ request: AppendRequest) {
+        var request = request
+        // Entries at or below our commit index are already known to match the leader's.
+        if request.prevLogIndex < log.committed {
+            let skip = Int(min(log.committed - request.prevLogIndex, UInt64(request.entries.count)))
+            if skip == request.entries.count {
+                send(.appendResponse(AppendResponse(success: true, index: log.committed)), to: leaderID)
+                return
+            }
+            request.prevLogTerm = request.entries[skip - 1].term
+            request.prevLogIndex = request.entries[skip - 1].index
+            request.entries.removeFirst(skip)
+        }
+
+        // "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
+        // prevLogTerm."
+        guard log.matchTerm(index: request.prevLogIndex, term: request.prevLogTerm) else {
+            let hint: (index: UInt64, term: UInt64)
+            if log.lastIndex < request.prevLogIndex {
+                hint = (log.lastIndex + 1, 0)
+            } else {
+                let conflictTerm = (try? log.term(at: request.prevLogIndex)) ?? 0
+                hint = (log.firstIndex(ofTermAt: request.prevLogIndex), conflictTerm)
+            }
+            send(.appendResponse(AppendResponse(success: false, index: request.prevLogIndex,
+                                                hintIndex: hint.index, hintTerm: hint.term)), to: leaderID)
+            return
+        }
+
+        // Rules 3 and 4: drop a conflicting suffix, append what is new.
+        let lastNew = request.entries.isEmpty ? request.prevLogIndex : log.appendReplicated(request.entries)
+        // Rule 5: "set commitIndex = min(leaderCommit, index of last new entry)".
+        log.commit(to: min(request.leaderCommit, lastNew))
+        send(.appendResponse(AppendResponse(success: true, index: lastNew)), to: leaderID)
+    }
+
+    mutating func handleHeartbeat(from leaderID: NodeID, _ heartbeat: Heartbeat) {
+        // The leader caps the commit index at what it knows we hold.
+        log.commit(to: min(heartbeat.commit, log.lastIndex))
+        send(.heartbeatResponse(HeartbeatResponse(readRound: heartbeat.readRound)), to: leaderID)
+    }
+
+    mutating func handleAppendResponse(from peer: NodeID, _ response: AppendResponse) {
+        guard progress[peer] != nil else { return }
+        if !response.success {
+            let stepped = progress[peer]!.backOff(rejected: response.index, hintIndex: response.hintIndex,
+                                                   hintTerm: response.hintTerm,
+                                                   lastIndexOfTerm: { log.lastIndex(ofTerm: $0) })
+            if stepped { sendAppend(to: peer, sendIfEmpty: true) }
+            return
+        }
+
+        guard progress[peer]!.acknowledge(upTo: response.index) else { return }
+        switch progress[peer]!.state {
+        case .probe:
+            progress[peer]!.becomeReplicate()
+        case .snapshot(let transfer) where progress[peer]!.match >= transfer.metadata.index:
+            progress[peer]!.becomeReplicate()
+        case .replicate:
+            progress[peer]!.inflights.free(upTo: response.index)
+        case .snapshot:
+            break
+        }
+
+        if maybeCommit() {
+            needsBroadcast = true
+        } else {
+            sendAppend(to: peer, sendIfEmpty: false)
+        }
+        continueLeadershipTransfer(after: peer)
+    }
+
+    mutating func handleHeartbeatResponse(from peer: NodeID, _ response: HeartbeatResponse) {
+        guard var pr = progress[peer] else { return }
+        pr.probeSent = false
+        if pr.state == .replicate && pr.inflights.isFull { pr.inflights.freeFirst() }
+        progress[peer] = pr
+        if pr.match < log.lastIndex || pr.sentCommit < log.committed {
+            sendAppend(to: peer, sendIfEmpty: true)
+        }
+        acknowledgeReadRound(from: peer, round: response.readRound)
+    }
+
+    /// Heartbeats assert leadership, carry the commit index and the newest ReadIndex round.
+    mutating func broadcastHeartbeat() {
+        reads.roundAwaitingBroadcast = false
+        for peer in progress.keys.sorted() where peer != id {
+            let commit = min(progress[peer]!.match, log.committed)
+            send(.heartbeat(Heartbeat(commit: commit, readRound: reads.latestRound)), to: peer)
+        }
+    }
+
+    /// A follower in replicate state that made no progress over a whole heartbeat interval
+    /// while entries were outstanding probably lost a message: re-probe from its match index.
+    mutating func reprobeStalledFollowers() {
+        for peer in progress.keys where peer != id {
+            let pr = progress[peer]!
+            if pr.state == .replicate && pr.match < log.lastIndex && pr.match == pr.matchAtLastHeartbeat {
+                progress[peer]!.becomeProbe()
+            }
+            progress[peer]!.matchAtLastHeartbeat = pr.match
+        }
+    }
+
+    /// The transport could not deliver to `peer`: stop streaming optimistically and probe.
+    public mutating func reportUnreachable(_ peer: NodeID) {
+        guard role == .leader, let pr = progress[peer], pr.state == .replicate else { return }
+        progress[peer]!.becomeProbe()
+    }
+}

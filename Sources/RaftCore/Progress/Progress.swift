@@ -1,0 +1,119 @@
+/// The leader's view of one member's log (Figure 2's nextIndex and matchIndex) plus the
+/// flow-control state etcd-io/raft popularised:
+/// - `probe`: we do not know where the follower's log diverges; send one AppendEntries at a
+///   time and wait for the answer, backing up quickly using the follower's hints.
+/// - `replicate`: the follower is in sync; stream entries optimistically, bounded by the
+///   in-flight window.
+/// - `snapshot`: the follower needs entries we compacted; stream a snapshot instead.
+struct Progress: Sendable {
+    enum State: Sendable, Equatable {
+        case probe
+        case replicate
+        case snapshot(SnapshotTransfer)
+    }
+
+    /// The snapshot being streamed to this follower and how much of it was acknowledged.
+    struct SnapshotTransfer: Sendable, Equatable {
+        var metadata: SnapshotMetadata
+        /// Bytes acknowledged by the follower; the next chunk starts here.
+        var ackedOffset: UInt64
+        /// Bytes sent (the next chunk to send starts here) while waiting for acknowledgement.
+        var sentOffset: UInt64
+        var sentLast: Bool
+        /// Ticks since the follower last acknowledged a chunk; a stalled transfer restarts.
+        var idleTicks: Int
+    }
+
+    var match: UInt64 = 0
+    var next: UInt64
+    var state: State = .probe
+    var isLearner: Bool
+    /// In probe state: one message is outstanding, wait for its answer or a heartbeat.
+    var probeSent = false
+    var inflights: Inflights
+    /// Heard from since the last CheckQuorum round.
+    var recentActive = false
+    /// Ticks since we last heard from this member (for status and lag reporting).
+    var ticksSinceContact = 0
+    /// The commit index last sent, so a commit advance can be announced without new entries.
+    var sentCommit: UInt64 = 0
+    /// `match` as of the previous heartbeat: no progress across a heartbeat interval while
+    /// entries are outstanding means a message was lost, so the leader re-probes.
+    var matchAtLastHeartbeat: UInt64 = 0
+
+    init(next: UInt64, isLearner: Bool, maxInflight: Int) {
+        self.next = next
+        self.isLearner = isLearner
+        self.inflights = Inflights(capacity: maxInflight)
+    }
+
+    /// Whether sending another AppendEntries now would exceed what this state allows.
+    var isPaused: Bool {
+        switch state {
+        case .probe: return probeSent
+        case .replicate: return inflights.isFull
+        case .snapshot: return true
+        }
+    }
+
+    mutating func becomeProbe() {
+        if case .snapshot(let transfer) = state {
+            // After a snapshot the follower holds everything up to the snapshot index.
+            next = max(match, transfer.metadata.index) + 1
+        } else {
+            next = match + 1
+        }
+        state = .probe
+        probeSent = false
+        inflights.reset()
+    }
+
+    mutating func becomeReplicate() {
+        state = .replicate
+        next = match + 1
+        probeSent = false
+        inflights.reset()
+    }
+
+    mutating func becomeSnapshot(_ metadata: SnapshotMetadata) {
+        state = .snapshot(SnapshotTransfer(metadata: metadata, ackedOffset: 0, sentOffset: 0, sentLast: false, idleTicks: 0))
+        probeSent = false
+        inflights.reset()
+    }
+
+    /// Records an acknowledgement that the follower's log matches up to `index`.
+    /// Returns false when the acknowledgement is stale (nothing new was learned).
+    mutating func acknowledge(upTo index: UInt64) -> Bool {
+        var updated = false
+        if index > match {
+            match = index
+            updated = true
+            probeSent = false
+        }
+        next = max(next, index + 1)
+        return updated
+    }
+
+    /// Handles a rejected AppendEntries for `rejected` (its prevLogIndex) and the follower's
+    /// hint. `lastIndexOfTerm` finds the leader's last entry of a term, if it has that term.
+    /// Returns false when the rejection is stale.
+    mutating func backOff(rejected: UInt64, hintIndex: UInt64, hintTerm: UInt64,
+                          lastIndexOfTerm: (UInt64) -> UInt64?) -> Bool {
+        if state == .replicate {
+            // Rejections of indexes we already know match are answers to old messages.
+            if rejected <= match { return false }
+            becomeProbe()
+            return true
+        }
+        // In probe state only the answer to the outstanding probe counts.
+        if next - 1 != rejected { return false }
+        var candidate = hintIndex
+        if hintTerm != 0, let leaderLast = lastIndexOfTerm(hintTerm) {
+            // We share the conflicting term: the logs agree up to our last entry of it.
+            candidate = leaderLast + 1
+        }
+        next = max(min(candidate, rejected), match + 1)
+        probeSent = false
+        return true
+    }
+}

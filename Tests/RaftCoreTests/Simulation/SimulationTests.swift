@@ -1,0 +1,73 @@
+import RaftCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Seeded whole-cluster simulations. `RAFT_SIM_SEEDS=N` sets how many seeds each scenario
+/// runs; `RAFT_SIM_SEED=S` replays one seed.
+@Suite("Simulation")
+struct SimulationTests {
+    static func seeds(default count: Int) -> [UInt64] {
+        if let one = environment("RAFT_SIM_SEED").flatMap(UInt64.init) { return [one] }
+        let total = environment("RAFT_SIM_SEEDS").flatMap(Int.init) ?? count
+        return (1...max(1, total)).map { UInt64($0) }
+    }
+
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    static func runSeeds(_ seeds: [UInt64], scenario: String, options: ClusterSimulation.Options) {
+        for seed in seeds {
+            var simulation = ClusterSimulation(seed: seed, options: options)
+            do {
+                try simulation.run()
+            } catch {
+                Issue.record("""
+                    \(scenario) failed with seed \(seed): \(error)
+                    replay: RAFT_SIM_SEED=\(seed) swift test --filter "Simulation"
+                    """)
+                return
+            }
+        }
+    }
+
+    @Test("3 nodes: elections and replication under faults")
+    func threeNodesCore() {
+        var options = ClusterSimulation.Options()
+        options.voters = 3
+        options.snapshots = false
+        options.membershipChanges = false
+        options.leadershipTransfers = false
+        Self.runSeeds(Self.seeds(default: 150), scenario: "3-node core", options: options)
+    }
+
+    @Test("5 nodes: elections and replication under faults")
+    func fiveNodesCore() {
+        var options = ClusterSimulation.Options()
+        options.voters = 5
+        options.snapshots = false
+        options.membershipChanges = false
+        options.leadershipTransfers = false
+        Self.runSeeds(Self.seeds(default: 100), scenario: "5-node core", options: options)
+    }
+
+    @Test("3 nodes: snapshots, membership changes, transfers and reads under faults")
+    func threeNodesAllFeatures() {
+        var options = ClusterSimulation.Options()
+        options.voters = 3
+        Self.runSeeds(Self.seeds(default: 150), scenario: "3-node full", options: options)
+    }
+
+    @Test("5 nodes: snapshots, membership changes, transfers and reads under faults")
+    func fiveNodesAllFeatures() {
+        var options = ClusterSimulation.Options()
+        options.voters = 5
+        Self.runSeeds(Self.seeds(default: 100), scenario: "5-node full", options: options)
+    }
+}
