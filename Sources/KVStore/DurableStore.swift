@@ -53,17 +53,29 @@ public final class DurableStore: Sendable {
     /// The LMDB map size now; it grows on demand.
     public var mapSize: Int { environment.currentMapSize }
 
-    /// Step 1 of handling a `Ready`: stages snapshot chunks, installs a completed snapshot,
-    /// then writes hard state and entries in one transaction (one sync for the whole batch).
+    /// Step 1 of handling a `Ready`: everything in it that must be durable before messages
+    /// leave.
     public func persist(_ ready: Ready) async throws(KVStoreError) {
         guard ready.mustSync else { return }
-        let chunks = ready.snapshotChunks
-        let install = ready.snapshotToInstall
-        let hardState = ready.hardState
-        let entries = ready.entries
+        try await persist(
+            hardState: ready.hardState,
+            entries: ready.entries,
+            snapshotChunks: ready.snapshotChunks,
+            installing: ready.snapshotToInstall
+        )
+    }
+
+    /// Stages snapshot chunks, installs a completed snapshot, then writes the hard state and
+    /// entries in one transaction (one sync for the whole batch), in that order.
+    public func persist(
+        hardState: HardState?,
+        entries: [Entry],
+        snapshotChunks: [SnapshotChunk] = [],
+        installing snapshot: SnapshotMetadata? = nil
+    ) async throws(KVStoreError) {
         try await environment.onWriteThread { () throws(KVStoreError) in
-            if !chunks.isEmpty { try self.files.stage(chunks) }
-            if let install { try self.installOnWriteThread(install) }
+            if !snapshotChunks.isEmpty { try self.files.stage(snapshotChunks) }
+            if let snapshot { try self.installOnWriteThread(snapshot) }
             if hardState != nil || !entries.isEmpty {
                 try self.log.update { txn, s throws(KVStoreError) in
                     if let hardState { try self.log.setHardState(hardState, txn, &s) }
