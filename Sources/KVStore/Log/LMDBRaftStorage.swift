@@ -1,0 +1,227 @@
+import RaftCore
+
+/// RaftCore's durable log on LMDB. Reads answer from a cached view of the log's bounds plus
+/// a read transaction on the caller's thread; every change runs on the write thread in one
+/// transaction and only then replaces the cached view, so readers never see a write that
+/// might still be rolled back.
+public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
+    struct State: Sendable, Equatable {
+        var hardState: HardState
+        var snapshot: SnapshotMetadata
+        /// The position just before the first entry (the compaction marker).
+        var start: LogPosition
+        var lastIndex: UInt64
+    }
+
+    let environment: Environment
+    let snapshotFiles: SnapshotFiles
+    private let logDB: Database
+    private let metaDB: Database
+    let state: Locked<State>
+
+    init(environment: Environment, snapshotFiles: SnapshotFiles) throws(KVStoreError) {
+        self.environment = environment
+        self.snapshotFiles = snapshotFiles
+        let logDB = environment.database(Schema.log)
+        let metaDB = environment.database(Schema.meta)
+        self.logDB = logDB
+        self.metaDB = metaDB
+        let loaded = try environment.read { txn throws(KVStoreError) -> State in
+            let hardState = try txn.get(metaDB, Schema.MetaKey.hardState).map(LogCodec.decodeHardState) ?? .empty
+            let snapshot = try txn.get(metaDB, Schema.MetaKey.snapshot).map(LogCodec.decodeSnapshotMetadata) ?? .empty
+            let start = try txn.get(metaDB, Schema.MetaKey.logStart).map(LogCodec.decodePosition) ?? .zero
+            let last = try txn.withCursor(logDB) { c throws(KVStoreError) in try c.last() }
+            let lastIndex = try last.map { pair throws(KVStoreError) -> UInt64 in
+                guard let index = UInt64(orderedKey: pair.key) else { throw .corrupt("log key of \(pair.key.count) bytes") }
+                return index
+            } ?? start.index
+            return State(hardState: hardState, snapshot: snapshot, start: start, lastIndex: lastIndex)
+        }
+        self.state = Locked(loaded)
+    }
+
+    // MARK: RaftStorage
+
+    public func initialState() -> (hardState: HardState, snapshot: SnapshotMetadata) {
+        let s = state.current
+        return (s.hardState, s.snapshot)
+    }
+
+    public func firstIndex() -> UInt64 { state.current.start.index + 1 }
+    public func lastIndex() -> UInt64 { state.current.lastIndex }
+    public func snapshotMetadata() -> SnapshotMetadata { state.current.snapshot }
+
+    public func term(at index: UInt64) throws(RaftStorageError) -> UInt64 {
+        let s = state.current
+        if index < s.start.index { throw .compacted }
+        if index > s.lastIndex { throw .unavailable }
+        if index == s.start.index { return s.start.term }
+        let db = logDB
+        let term = readOrStop("term(at: \(index))") { txn throws(KVStoreError) in
+            try txn.get(db, index.orderedKey).map { bytes throws(KVStoreError) in try LogCodec.decodeTerm(index: index, bytes) }
+        }
+        guard let term else { throw missing(index) }
+        return term
+    }
+
+    public func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(RaftStorageError) -> [Entry] {
+        let s = state.current
+        if lo <= s.start.index { throw .compacted }
+        if hi > s.lastIndex + 1 { throw .unavailable }
+        guard lo < hi else { return [] }
+        let db = logDB
+        let result = readOrStop("entries(\(lo)..<\(hi))") { txn throws(KVStoreError) -> [Entry] in
+            try txn.withCursor(db) { cursor throws(KVStoreError) -> [Entry] in
+                var result: [Entry] = []
+                var size = 0
+                var pair = try cursor.seek(atLeast: lo.orderedKey)
+                while let (key, value) = pair, let index = UInt64(orderedKey: key), index < hi {
+                    // A concurrent truncation can leave a hole; the caller then sees a short answer.
+                    guard index == lo + UInt64(result.count) else { break }
+                    let entry = try LogCodec.decodeEntry(index: index, value)
+                    if !result.isEmpty && size + entry.byteSize > maxBytes { break }
+                    size += entry.byteSize
+                    result.append(entry)
+                    pair = try cursor.next()
+                }
+                return result
+            }
+        }
+        if result.isEmpty { throw missing(lo) }
+        return result
+    }
+
+    public func snapshotData(offset: UInt64, maxBytes: Int) throws(RaftStorageError) -> (bytes: [UInt8], isLast: Bool) {
+        let snapshot = state.current.snapshot
+        if snapshot.isEmpty { throw .snapshotUnavailable }
+        do {
+            return try snapshotFiles.read(snapshot, offset: offset, maxBytes: maxBytes)
+        } catch {
+            throw .snapshotUnavailable
+        }
+    }
+
+    // MARK: Writes
+
+    /// Group commit: the hard state and all `entries` (which replace any conflicting suffix)
+    /// in one transaction, so one disk sync covers the whole batch and a crash keeps either
+    /// all of it or none of it.
+    public func persist(hardState: HardState?, entries: [Entry]) async throws(KVStoreError) {
+        guard hardState != nil || !entries.isEmpty else { return }
+        try await environment.onWriteThread { () throws(KVStoreError) in
+            try self.update { txn, s throws(KVStoreError) in
+                if let hardState { try self.setHardState(hardState, txn, &s) }
+                try self.append(entries, txn, &s)
+            }
+        }
+    }
+
+    /// Drops entries up to and including `index` (clamped to the last index). Like
+    /// `MemoryStorage.compact`, the caller makes sure a snapshot covers them.
+    public func compact(upTo index: UInt64) async throws(KVStoreError) {
+        try await environment.onWriteThread { () throws(KVStoreError) in
+            try self.update { txn, s throws(KVStoreError) in try self.compact(upTo: index, txn, &s) }
+        }
+    }
+
+    /// Runs one write transaction over the log state and publishes the new state once it
+    /// has committed. Write thread only.
+    func update(_ body: (Transaction, inout State) throws(KVStoreError) -> Void) throws(KVStoreError) {
+        let before = state.current
+        let after = try environment.transact { txn throws(KVStoreError) -> State in
+            var s = before
+            try body(txn, &s)
+            return s
+        }
+        state.withLock { $0 = after }
+    }
+
+    func setHardState(_ hardState: HardState, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
+        try txn.put(metaDB, Schema.MetaKey.hardState, LogCodec.encode(hardState))
+        s.hardState = hardState
+    }
+
+    func append(_ entries: [Entry], _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
+        guard let first = entries.first else { return }
+        guard first.index > s.start.index, first.index <= s.lastIndex + 1 else {
+            throw .outOfOrder(expected: s.lastIndex + 1, got: first.index)
+        }
+        for (offset, entry) in entries.enumerated() where entry.index != first.index + UInt64(offset) {
+            throw .outOfOrder(expected: first.index + UInt64(offset), got: entry.index)
+        }
+        if first.index <= s.lastIndex {
+            try txn.withCursor(logDB) { c throws(KVStoreError) in
+                var pair = try c.seek(atLeast: first.index.orderedKey)
+                while pair != nil {
+                    try c.deleteCurrent()
+                    pair = try c.seek(atLeast: first.index.orderedKey)
+                }
+            }
+        }
+        for entry in entries {
+            try txn.put(logDB, entry.index.orderedKey, LogCodec.encode(entry), append: true)
+        }
+        s.lastIndex = entries[entries.count - 1].index
+    }
+
+    func compact(upTo index: UInt64, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
+        guard index > s.start.index else { return }
+        let cut = min(index, s.lastIndex)
+        guard let bytes = try txn.get(logDB, cut.orderedKey) else { throw .corrupt("log entry \(cut) missing") }
+        let marker = LogPosition(index: cut, term: try LogCodec.decodeTerm(index: cut, bytes))
+        try deleteEntries(through: cut, txn)
+        try setStart(marker, txn, &s)
+    }
+
+    /// Records a snapshot taken or received at `metadata`. The log is compacted up to
+    /// `compactUpTo`, or replaced by the snapshot when that is nil (a received snapshot) or
+    /// when the snapshot reaches past the log's end.
+    func setSnapshot(_ metadata: SnapshotMetadata, compactUpTo: UInt64?, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
+        try txn.put(metaDB, Schema.MetaKey.snapshot, LogCodec.encode(metadata))
+        s.snapshot = metadata
+        if let compactUpTo, metadata.index < s.lastIndex {
+            try compact(upTo: min(compactUpTo, metadata.index), txn, &s)
+        } else {
+            try txn.clear(logDB)
+            try setStart(LogPosition(index: metadata.index, term: metadata.term), txn, &s)
+            s.lastIndex = metadata.index
+        }
+        if s.hardState.commit < metadata.index {
+            var hardState = s.hardState
+            hardState.commit = metadata.index
+            try setHardState(hardState, txn, &s)
+        }
+    }
+
+    private func setStart(_ start: LogPosition, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
+        try txn.put(metaDB, Schema.MetaKey.logStart, LogCodec.encode(start))
+        s.start = start
+    }
+
+    private func deleteEntries(through index: UInt64, _ txn: Transaction) throws(KVStoreError) {
+        try txn.withCursor(logDB) { c throws(KVStoreError) in
+            var pair = try c.first()
+            while let (key, _) = pair, let current = UInt64(orderedKey: key), current <= index {
+                try c.deleteCurrent()
+                pair = try c.first()
+            }
+        }
+    }
+
+    /// `RaftStorage` cannot report I/O failures, and a log that cannot be read cannot be
+    /// trusted to answer anything, so this stops the process (as etcd does) rather than
+    /// letting Raft act on a wrong answer.
+    private func readOrStop<T>(_ what: String, _ body: (Transaction) throws(KVStoreError) -> T) -> T {
+        do {
+            return try environment.read(body)
+        } catch {
+            fatalError("LMDB log read \(what) failed: \(error)")
+        }
+    }
+
+    /// An entry that vanished between the bounds check and the read: a concurrent write moved
+    /// the log's bounds, so answer from the new bounds.
+    private func missing(_ index: UInt64) -> RaftStorageError {
+        index <= state.current.start.index ? .compacted : .unavailable
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import RaftCore
+
+extension DurableStore {
+    /// Writes a snapshot of the applied state to a file, makes it the snapshot RaftCore
+    /// serves, and compacts the log up to `applied index - retainEntries` (entries kept
+    /// behind the snapshot let a slightly lagging follower catch up without a snapshot).
+    ///
+    /// The state is read in one read transaction on the snapshot thread, so applies go on
+    /// meanwhile; the file holds exactly the state at the applied index it records.
+    @discardableResult
+    public func createSnapshot(retainEntries: UInt64 = 0) async throws(KVStoreError) -> SnapshotMetadata {
+        let current = log.snapshotMetadata()
+        let taken = try await snapshotThread.run { () throws(KVStoreError) -> SnapshotMetadata? in
+            try self.writeSnapshotFile(unlessAt: current.index)
+        }
+        guard let taken else { return current }
+        return try await environment.onWriteThread { () throws(KVStoreError) -> SnapshotMetadata in
+            var result = taken
+            try self.log.update { txn, s throws(KVStoreError) in
+                guard taken.index > s.snapshot.index else {
+                    result = s.snapshot
+                    return
+                }
+                let compactTo = taken.index > retainEntries ? taken.index - retainEntries : 0
+                try self.log.setSnapshot(taken, compactUpTo: compactTo, txn, &s)
+            }
+            let keep = LogPosition(index: result.index, term: result.term)
+            self.files.removeFiles(prefix: "snapshot-", except: self.files.currentPath(keep))
+            return result
+        }
+    }
+
+    /// Replaces the state machine and the log with the fully staged snapshot `metadata`.
+    /// The restore is one transaction: a crash leaves the old state or the new, never a mix,
+    /// and a staged file that fails its checksum leaves the old state in place.
+    public func installSnapshot(_ metadata: SnapshotMetadata) async throws(KVStoreError) {
+        try await environment.onWriteThread { () throws(KVStoreError) in try self.installOnWriteThread(metadata) }
+    }
+
+    func installOnWriteThread(_ metadata: SnapshotMetadata) throws(KVStoreError) {
+        let position = LogPosition(index: metadata.index, term: metadata.term)
+        let staged = files.stagingPath(position)
+        try log.update { txn, s throws(KVStoreError) in
+            let file = try File(path: staged, flags: O_RDONLY)
+            let applied = try stateMachine.restore(from: file, txn)
+            guard applied == position else {
+                throw .snapshotInvalid("file holds \(applied.index)/\(applied.term), expected \(position.index)/\(position.term)")
+            }
+            try log.setSnapshot(metadata, compactUpTo: nil, txn, &s)
+        }
+        // Crash before this rename: `SnapshotFiles.recover` finishes it at the next open.
+        try files.publish(staged, as: position)
+        files.removeFiles(prefix: "snapshot-", except: files.currentPath(position))
+    }
+
+    /// Returns nil when the applied index has not moved past `index`.
+    private func writeSnapshotFile(unlessAt index: UInt64) throws(KVStoreError) -> SnapshotMetadata? {
+        let taking = try environment.read { txn throws(KVStoreError) -> (SnapshotMetadata, String)? in
+            let applied = try stateMachine.applied(txn)
+            guard applied.index > index else { return nil }
+            let conf = MemberTable.confState(try stateMachine.memberTable.all(txn))
+            let path = files.takingPath(applied)
+            var writer = try SnapshotWriter(file: try File(path: path, flags: O_RDWR | O_CREAT), applied: applied)
+            try stateMachine.write(txn, to: &writer)
+            try writer.finish()
+            return (SnapshotMetadata(index: applied.index, term: applied.term, conf: conf), path)
+        }
+        guard let (metadata, path) = taking else { return nil }
+        try files.publish(path, as: LogPosition(index: metadata.index, term: metadata.term))
+        return metadata
+    }
+}

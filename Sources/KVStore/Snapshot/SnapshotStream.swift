@@ -1,0 +1,97 @@
+/// Writes a snapshot file through a buffer, keeping the running checksum.
+struct SnapshotWriter {
+    private let file: File
+    private var buffer: [UInt8] = []
+    private var offset: UInt64 = 0
+    private var crc = CRC32()
+    private var count: UInt64 = 0
+    private static let flushSize = 1 << 20
+
+    init(file: File, applied: LogPosition) throws(KVStoreError) {
+        self.file = file
+        try file.truncate(to: 0)
+        try put(SnapshotFormat.header(applied))
+    }
+
+    mutating func write(_ record: SnapshotRecord) throws(KVStoreError) {
+        try put(record.encoded())
+        count += 1
+    }
+
+    /// Appends the trailer and makes the file durable.
+    mutating func finish() throws(KVStoreError) {
+        var trailer = ByteWriter(capacity: SnapshotFormat.trailerSize)
+        trailer.u8(SnapshotFormat.trailerTag)
+        trailer.u64(count)
+        trailer.u32(crc.value)
+        buffer.append(contentsOf: trailer.bytes)
+        try flush()
+        try file.sync()
+    }
+
+    private mutating func put(_ bytes: [UInt8]) throws(KVStoreError) {
+        crc.update(bytes)
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.flushSize { try flush() }
+    }
+
+    private mutating func flush() throws(KVStoreError) {
+        try file.write(buffer, at: offset)
+        offset += UInt64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Reads a snapshot file record by record. The checksum covers everything, so callers apply
+/// records inside a transaction that they abort if `readAll` throws at the end.
+struct SnapshotReader {
+    private let file: File
+    private var buffer: [UInt8] = []
+    private var bufferStart = 0
+    private var offset: UInt64 = 0
+    private var crc = CRC32()
+    private static let readSize = 1 << 20
+
+    init(file: File) { self.file = file }
+
+    /// Visits every record and returns the applied position from the header; throws
+    /// `snapshotInvalid` for a bad header, a bad record, a short file or a checksum mismatch.
+    mutating func readAll(_ visit: (SnapshotRecord) throws(KVStoreError) -> Void) throws(KVStoreError) -> LogPosition {
+        let applied = try SnapshotFormat.parseHeader(try take(SnapshotFormat.headerSize))
+        var count: UInt64 = 0
+        while true {
+            let expectedCRC = crc.value
+            let tag = try take(1)[0]
+            if tag == SnapshotFormat.trailerTag {
+                var r = ByteReader(try take(SnapshotFormat.trailerSize - 1), what: "snapshot trailer")
+                let recorded = try r.u64()
+                let checksum = try r.u32()
+                guard checksum == expectedCRC else { throw .snapshotInvalid("checksum mismatch") }
+                guard recorded == count else { throw .snapshotInvalid("record count mismatch") }
+                guard try take(1, allowShort: true).isEmpty else { throw .snapshotInvalid("bytes after the trailer") }
+                return applied
+            }
+            var lengthReader = ByteReader(try take(4), what: "snapshot record length")
+            let payload = try take(Int(try lengthReader.u32()))
+            try visit(try SnapshotRecord(tag: tag, payload: payload))
+            count += 1
+        }
+    }
+
+    private mutating func take(_ n: Int, allowShort: Bool = false) throws(KVStoreError) -> [UInt8] {
+        while buffer.count - bufferStart < n {
+            let more = try file.read(at: offset, count: max(Self.readSize, n))
+            if more.isEmpty { break }
+            offset += UInt64(more.count)
+            buffer.removeFirst(bufferStart)
+            bufferStart = 0
+            buffer.append(contentsOf: more)
+        }
+        let available = min(n, buffer.count - bufferStart)
+        if available < n && !allowShort { throw .snapshotInvalid("snapshot file is truncated") }
+        let bytes = Array(buffer[bufferStart..<bufferStart + available])
+        bufferStart += available
+        crc.update(bytes)
+        return bytes
+    }
+}

@@ -1,0 +1,169 @@
+import RaftCore
+
+/// What applying one committed entry did, for the request waiting on that index.
+public enum ApplyOutcome: Sendable, Equatable {
+    /// The entry was at or below the applied index (a replay after restart): nothing done.
+    case alreadyApplied
+    /// The leader's empty no-op entry.
+    case noop
+    case applied(KVResult)
+    /// A retry of a request already applied: its original result, not applied again.
+    case duplicate(KVResult)
+    /// A request older than the latest one its client's session remembers.
+    case staleRequest
+    /// A membership change, now reflected in `members()`.
+    case membership(ConfChange)
+    /// An entry that cannot be applied (undecodable, or a key LMDB refuses). Every replica
+    /// rejects it the same way, so state stays identical.
+    case rejected(KVStoreError)
+}
+
+public struct AppliedEntry: Sendable, Equatable {
+    public var index: UInt64
+    public var term: UInt64
+    public var outcome: ApplyOutcome
+}
+
+/// The replicated key-value state: data with per-key revisions, client sessions and the
+/// membership. Each `apply` call is one transaction that also records the applied position,
+/// so a crash leaves either all of a batch applied or none of it, and never applies twice.
+public final class KVStateMachine: @unchecked Sendable {
+    let environment: Environment
+    let kv: Database
+    let meta: Database
+    let sessionTable: ClientSessions
+    let memberTable: MemberTable
+
+    init(environment: Environment, sessionLimit: Int) {
+        self.environment = environment
+        kv = environment.database(Schema.kv)
+        meta = environment.database(Schema.meta)
+        sessionTable = ClientSessions(
+            sessions: environment.database(Schema.sessions),
+            age: environment.database(Schema.sessionAge),
+            limit: max(sessionLimit, 1)
+        )
+        memberTable = MemberTable(db: environment.database(Schema.members))
+    }
+
+    /// Applies committed entries in order, with one disk sync for the whole batch. Entries at
+    /// or below the applied index are skipped; a gap after it is `KVStoreError.outOfOrder`.
+    public func apply(_ entries: [Entry]) async throws(KVStoreError) -> [AppliedEntry] {
+        guard !entries.isEmpty else { return [] }
+        return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
+            try self.environment.transact { txn throws(KVStoreError) -> [AppliedEntry] in
+                var applied = try self.applied(txn)
+                var results: [AppliedEntry] = []
+                results.reserveCapacity(entries.count)
+                for entry in entries {
+                    if entry.index <= applied.index {
+                        results.append(AppliedEntry(index: entry.index, term: entry.term, outcome: .alreadyApplied))
+                        continue
+                    }
+                    guard entry.index == applied.index + 1 else {
+                        throw .outOfOrder(expected: applied.index + 1, got: entry.index)
+                    }
+                    let outcome = try self.applyOne(entry, txn)
+                    results.append(AppliedEntry(index: entry.index, term: entry.term, outcome: outcome))
+                    applied = LogPosition(index: entry.index, term: entry.term)
+                }
+                try txn.put(self.meta, Schema.MetaKey.applied, LogCodec.encode(applied))
+                return results
+            }
+        }
+    }
+
+    // MARK: Reads (on the caller's thread, each in its own read transaction)
+
+    /// The last applied entry's position; RaftCore's `RaftConfig.applied` starts from it.
+    public func appliedPosition() throws(KVStoreError) -> LogPosition {
+        try environment.read { txn throws(KVStoreError) in try applied(txn) }
+    }
+
+    public func get(_ key: String) throws(KVStoreError) -> KVRecord? {
+        try KVCommand.validate(key: key)
+        let db = kv
+        let keyBytes = Array(key.utf8)
+        return try environment.read { txn throws(KVStoreError) -> KVRecord? in
+            try txn.get(db, keyBytes).map { stored throws(KVStoreError) in try KVRecord(key: keyBytes, stored: stored) }
+        }
+    }
+
+    /// Keys in byte order that start with `prefix` and come after `startAfter`, at most `limit`.
+    public func list(prefix: String = "", startAfter: String? = nil, limit: Int = Int.max) throws(KVStoreError) -> [KVRecord] {
+        let db = kv
+        let prefixBytes = Array(prefix.utf8)
+        let afterBytes = startAfter.map { Array($0.utf8) }
+        return try environment.read { txn throws(KVStoreError) -> [KVRecord] in
+            try txn.withCursor(db) { c throws(KVStoreError) -> [KVRecord] in
+                var result: [KVRecord] = []
+                let from = afterBytes.map { $0.lexicographicallyPrecedes(prefixBytes) ? prefixBytes : $0 } ?? prefixBytes
+                var pair = from.isEmpty ? try c.first() : try c.seek(atLeast: from)
+                while let (key, value) = pair, result.count < limit, key.starts(with: prefixBytes) {
+                    if key != afterBytes { result.append(try KVRecord(key: key, stored: value)) }
+                    pair = try c.next()
+                }
+                return result
+            }
+        }
+    }
+
+    public func members() throws(KVStoreError) -> [MemberRecord] {
+        let table = memberTable
+        return try environment.read { txn throws(KVStoreError) in try table.all(txn) }
+    }
+
+    /// The configuration the applied membership changes add up to.
+    public func confState() throws(KVStoreError) -> ConfState { MemberTable.confState(try members()) }
+
+    public func session(clientID: UInt64) throws(KVStoreError) -> SessionRecord? {
+        let table = sessionTable
+        return try environment.read { txn throws(KVStoreError) in try table.lookup(clientID, txn) }
+    }
+
+    // MARK: Inside a write transaction
+
+    func applied(_ txn: Transaction) throws(KVStoreError) -> LogPosition {
+        try txn.get(meta, Schema.MetaKey.applied).map(LogCodec.decodePosition) ?? .zero
+    }
+
+    private func applyOne(_ entry: Entry, _ txn: Transaction) throws(KVStoreError) -> ApplyOutcome {
+        switch entry.kind {
+        case .configChange:
+            guard let change = ConfChange(decoding: entry.data) else {
+                return .rejected(.invalidCommand("malformed configuration change"))
+            }
+            try memberTable.apply(change, txn)
+            return .membership(change)
+        case .normal:
+            if entry.data.isEmpty { return .noop }
+            let command: KVCommand
+            do throws(KVStoreError) {
+                command = try KVCommand(decoding: entry.data)
+                try command.validate()
+            } catch {
+                return .rejected(error)
+            }
+            return try execute(command, at: entry.index, txn)
+        }
+    }
+
+    private func execute(_ command: KVCommand, at index: UInt64, _ txn: Transaction) throws(KVStoreError) -> ApplyOutcome {
+        if let id = command.requestID, let session = try sessionTable.lookup(id.clientID, txn) {
+            if id.sequence == session.sequence { return .duplicate(session.result) }
+            if id.sequence < session.sequence { return .staleRequest }
+        }
+        let result: KVResult
+        switch command.operation {
+        case .put(let key, let value):
+            try txn.put(kv, Array(key.utf8), KVRecord.encodeValue(value, revision: index))
+            result = KVResult(revision: index)
+        case .delete(let key):
+            result = KVResult(revision: index, deleted: try txn.delete(kv, Array(key.utf8)))
+        }
+        if let id = command.requestID {
+            try sessionTable.record(id.clientID, SessionRecord(sequence: id.sequence, lastIndex: index, result: result), txn)
+        }
+        return .applied(result)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// A thread that runs jobs one at a time, in submission order. The LMDB write path uses one
+/// (LMDB allows a single writer and ties a write transaction to its thread) and snapshot
+/// writing another; both keep blocking `fdatasync` calls off Swift's cooperative pool.
+final class SerialThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var isStopping = false
+    private var isFinished = false
+    private var threadID: pthread_t?
+
+    init(name: String) {
+        // The thread keeps the object alive until `stop()` lets it finish.
+        let thread = Thread { self.runLoop() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// True when called from this thread itself.
+    var isCurrent: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
+    }
+
+    /// Runs `body` on this thread and returns its result to the awaiting caller.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws(KVStoreError) -> T) async throws(KVStoreError) -> T {
+        let result: Result<T, KVStoreError> = await withCheckedContinuation { continuation in
+            let accepted = enqueue {
+                continuation.resume(returning: Result { () throws(KVStoreError) -> T in try body() })
+            }
+            if !accepted { continuation.resume(returning: .failure(.closed)) }
+        }
+        return try result.get()
+    }
+
+    /// Lets queued jobs finish, then ends the thread. Later submissions fail with `.closed`.
+    func stop() {
+        condition.lock()
+        isStopping = true
+        condition.broadcast()
+        while !isFinished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func enqueue(_ job: @escaping @Sendable () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if isStopping { return false }
+        jobs.append(job)
+        condition.signal()
+        return true
+    }
+
+    private func runLoop() {
+        condition.lock()
+        threadID = pthread_self()
+        condition.unlock()
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !isStopping { condition.wait() }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            let done = batch.isEmpty && isStopping
+            if done {
+                isFinished = true
+                condition.broadcast()
+            }
+            condition.unlock()
+            if done { return }
+            for job in batch { job() }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+// Appends batches to a DurableStore forever and acknowledges each one on stdout only after
+// `persist` returned (that is, after its disk sync). The crash test SIGKILLs it at random
+// moments and checks that every acknowledged batch survived and no batch is torn.
+//
+// Batch n holds 1 + n % 7 entries of term n; each entry's data is
+// `[batch u64 LE][position u8][count u8]` padded to 100 bytes, and the hard state written
+// with it is `term: n, commit: last index of the batch`.
+// Output, one line per batch: `<batch> <last index>`.
+import Foundation
+import KVStore
+import RaftCore
+
+@main
+struct CrashChild {
+    static func main() async {
+        guard CommandLine.arguments.count == 2 else {
+            FileHandle.standardError.write(Data("usage: KVStoreCrashChild DATA_DIR\n".utf8))
+            exit(2)
+        }
+        do {
+            let store = try DurableStore(directory: CommandLine.arguments[1], options: StoreOptions(lmdb: LMDBOptions(initialMapSize: 1 << 20)))
+            let parent = getppid()
+            var batch = store.log.initialState().hardState.term + 1
+            var next = store.log.lastIndex() + 1
+            // A bound on the work in case the test is gone without killing us.
+            while getppid() == parent && batch < 1_000_000 {
+                let count = Int(1 + batch % 7)
+                let entries = (0..<count).map { position in
+                    var data = [UInt8](repeating: 0xAB, count: 100)
+                    for byte in 0..<8 { data[byte] = UInt8(truncatingIfNeeded: batch >> (8 * UInt64(byte))) }
+                    data[8] = UInt8(position)
+                    data[9] = UInt8(count)
+                    return Entry(term: batch, index: next + UInt64(position), data: data)
+                }
+                let last = next + UInt64(count) - 1
+                try await store.log.persist(hardState: HardState(term: batch, vote: "child", commit: last), entries: entries)
+                let line = "\(batch) \(last)\n"
+                _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
+                batch += 1
+                next = last + 1
+            }
+        } catch {
+            FileHandle.standardError.write(Data("crash child failed: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
