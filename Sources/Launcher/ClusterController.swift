@@ -1,0 +1,229 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// The control API's operations: start, stop, kill, pause, resume, restart, add and
+/// decommission nodes, with the quorum check in front of the disruptive ones.
+///
+/// Actions run one at a time (see `SerialGate`); reads (`nodes`, `quorum`, `logs`) do not wait.
+public actor ClusterController {
+    public nonisolated let supervisor: Supervisor
+    public nonisolated let monitor: StatusMonitor
+    private let api: any NodeAPI
+    private let events: EventHub
+    private let logger: Logger
+    private let gate = SerialGate()
+
+    public init(supervisor: Supervisor, monitor: StatusMonitor, api: any NodeAPI, events: EventHub, logger: Logger) {
+        self.supervisor = supervisor
+        self.monitor = monitor
+        self.api = api
+        self.events = events
+        self.logger = logger
+    }
+
+    /// Starts every configured node: founders bootstrap on the first start, later starts only resume.
+    public func startAll() async {
+        let snapshot = await supervisor.snapshot()
+        for node in snapshot.config.nodes where !snapshot.record(node.id).state.hasProcess {
+            do {
+                try await supervisor.start(node.id, joinAddress: await joinAddress(excluding: node.id))
+            } catch {
+                logger.error("cannot start \(node.id): \(error)")
+            }
+        }
+    }
+
+    public func shutdown() async {
+        await gate.acquire()
+        await supervisor.stopAll()
+        await gate.release()
+    }
+
+    // MARK: Reads
+
+    public func nodes() async -> [NodeView] { await monitor.views() }
+
+    public func node(_ raw: String) async throws(ControlError) -> NodeView {
+        let id = try ControlError.validID(raw)
+        guard let view = await monitor.views().first(where: { $0.id == id.rawValue }) else {
+            throw .notFound("no node \(id)")
+        }
+        return view
+    }
+
+    public func quorum(_ action: DisruptiveAction, _ raw: String) async throws(ControlError) -> QuorumAssessment {
+        let id = try await existing(raw)
+        return await monitor.assess(action, target: id)
+    }
+
+    public func logs(_ raw: String, lines: Int) async throws(ControlError) -> [String] {
+        let id = try await existing(raw)
+        return LogTail.lines(atPath: await supervisor.logPath(for: id), count: min(max(lines, 1), 2000))
+    }
+
+    // MARK: Actions
+
+    public func start(_ raw: String) async throws(ControlError) -> NodeView {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            try await supervisor.start(id, joinAddress: await joinAddress(excluding: id))
+            return try await refreshed(id)
+        }
+    }
+
+    public func stop(_ raw: String, force: Bool) async throws(ControlError) -> (NodeView, Bool) {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> (NodeView, Bool) in
+            let record = await supervisor.snapshot().record(id)
+            if record.state.hasProcess { try await checkQuorum(.stop, id, force: force) }
+            let stopped = try await supervisor.stop(id)
+            return (try await refreshed(id), stopped)
+        }
+    }
+
+    public func restart(_ raw: String, force: Bool) async throws(ControlError) -> NodeView {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            if await supervisor.snapshot().record(id).state.hasProcess {
+                try await checkQuorum(.restart, id, force: force)
+                try await supervisor.stop(id)
+            }
+            try await supervisor.start(id, joinAddress: await joinAddress(excluding: id))
+            return try await refreshed(id)
+        }
+    }
+
+    public func kill(_ raw: String, force: Bool) async throws(ControlError) -> NodeView {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            try await checkQuorum(.kill, id, force: force)
+            try await supervisor.kill(id)
+            return try await refreshed(id)
+        }
+    }
+
+    public func pause(_ raw: String, force: Bool) async throws(ControlError) -> NodeView {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            try await checkQuorum(.pause, id, force: force)
+            try await supervisor.pause(id)
+            return try await refreshed(id)
+        }
+    }
+
+    public func resume(_ raw: String) async throws(ControlError) -> NodeView {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            try await supervisor.resume(id)
+            return try await refreshed(id)
+        }
+    }
+
+    /// Reserves ports for a new node and starts it with `--join`; the leader admits it as a
+    /// learner and promotes it once it has caught up. Without a name the next nodeN is used.
+    public func add(_ raw: String?) async throws(ControlError) -> NodeView {
+        let requested = try raw.map { (s: String) throws(ControlError) -> NodeID in try ControlError.validID(s) }
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            let id: NodeID
+            if let requested { id = requested } else { id = await supervisor.suggestedName() }
+            _ = try await supervisor.addNode(id)
+            do throws(ControlError) {
+                try await supervisor.start(id, joinAddress: await joinAddress(excluding: id))
+            } catch {
+                // Keep the configuration honest: a node that never ran is not left behind.
+                try? await supervisor.forget(id)
+                throw error
+            }
+            return try await refreshed(id)
+        }
+    }
+
+    /// Removes the node from the Raft configuration through the leader (also when the node is
+    /// already stopped), stops it, and deletes its data directory.
+    public func delete(_ raw: String, force: Bool) async throws(ControlError) {
+        let id = try await existing(raw)
+        try await serialized { () async throws(ControlError) in
+            try await checkQuorum(.delete, id, force: force)
+            if await monitor.isMember(id) {
+                try await removeThroughLeader(id)
+            }
+            try await supervisor.stop(id)
+            try await supervisor.forget(id)
+            await monitor.pollOnce()
+            events.record(.nodeRemoved, node: id, "\(id) decommissioned: removed from the cluster and its data deleted", severity: .warning)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func serialized<T>(_ body: () async throws(ControlError) -> T) async throws(ControlError) -> T {
+        await gate.acquire()
+        do {
+            let result = try await body()
+            await gate.release()
+            return result
+        } catch {
+            await gate.release()
+            throw error
+        }
+    }
+
+    /// Views after an action, polled afresh so the answer and the event stream agree.
+    private func refreshed(_ id: NodeID) async throws(ControlError) -> NodeView {
+        await monitor.pollOnce()
+        return try await node(id.rawValue)
+    }
+
+    private func existing(_ raw: String) async throws(ControlError) -> NodeID {
+        let id = try ControlError.validID(raw)
+        guard await supervisor.snapshot().config.node(id) != nil else { throw .notFound("no node \(id)") }
+        return id
+    }
+
+    private func checkQuorum(_ action: DisruptiveAction, _ id: NodeID, force: Bool) async throws(ControlError) {
+        let assessment = await monitor.assess(action, target: id)
+        if !assessment.keepsQuorum && !force { throw .quorum(assessment) }
+    }
+
+    /// The API address a joining node should contact: the leader's, else any other node that
+    /// answers, else any other configured node (kv-node keeps retrying until admitted).
+    private func joinAddress(excluding id: NodeID) async -> String? {
+        let config = await supervisor.snapshot().config
+        guard config.node(id)?.founder == false else { return nil }
+        let online = await monitor.onlineNodes()
+        let others = config.nodes.filter { $0.id != id }
+        let chosen: NodeConfig? =
+            if let leader = await monitor.knownLeader(), let node = config.node(leader), leader != id { node }
+            else { others.first { online.contains($0.id) } ?? others.first }
+        return chosen.map { "\(NodeArguments.nodeHost):\($0.apiPort)" }
+    }
+
+    private func removeThroughLeader(_ id: NodeID) async throws(ControlError) {
+        let config = await supervisor.snapshot().config
+        let online = await monitor.onlineNodes()
+        // Ask the leader; a follower would redirect there anyway, so any answering node will do.
+        var candidates: [NodeConfig] = []
+        if let leader = await monitor.knownLeader(), let node = config.node(leader) { candidates.append(node) }
+        candidates += config.nodes.filter { online.contains($0.id) && !candidates.map(\.id).contains($0.id) }
+        guard !candidates.isEmpty else {
+            throw .unavailable("no node answers, so \(id) cannot be removed from the Raft configuration; start a voter first")
+        }
+        let body = ByteBuffer(string: #"{"id":"\#(id.rawValue)"}"#)
+        var lastError = "no answer"
+        for node in candidates {
+            do {
+                let response = try await api.send(
+                    NodeRequest(method: "POST", target: "/cluster/remove", body: body), apiPort: node.apiPort)
+                if (200..<300).contains(response.status) { return }
+                let message = String(buffer: response.body)
+                if response.status == 404 { return }  // not a member: nothing to remove
+                lastError = "\(node.id) answered \(response.status): \(message)"
+                if response.status == 400 || response.status == 409 { break }
+            } catch {
+                lastError = "\(node.id): \(error)"
+            }
+        }
+        throw .unavailable("could not remove \(id) from the Raft configuration: \(lastError)")
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Wires the launcher together: configuration, supervisor, monitor, controller, routes and
+/// the HTTP server, all under one `ServiceGroup` that handles SIGINT and SIGTERM.
+public enum Launcher {
+    public struct StartupError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func run(_ options: LauncherOptions) async throws {
+        var logger = Logger(label: "kv-launcher")
+        logger.logLevel = options.logLevel
+
+        let dataDirectory = URL(fileURLWithPath: options.dataDirectory).standardizedFileURL
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        if options.host == "127.0.0.1" && !PortProbe.isFree(options.port) {
+            throw StartupError(description: "port \(options.port) is in use; pass --port to use another")
+        }
+
+        let plan = PortPlan(basePort: options.basePort)
+        let store = ClusterConfigStore(dataDirectory: dataDirectory)
+        let config: ClusterConfig
+        if let existing = try store.load() {
+            config = existing
+            logger.notice("resuming the cluster in \(dataDirectory.path): \(existing.nodes.map(\.id.rawValue).joined(separator: ", "))")
+        } else {
+            config = ClusterConfig.initial(count: options.initialNodes, plan: plan)
+            // Written before any node starts: from now on this directory is never bootstrapped anew.
+            try store.save(config)
+            logger.notice("bootstrapping a new \(config.nodes.count)-node cluster in \(dataDirectory.path)")
+        }
+        let reaped = await OrphanReaper.reap(config: config, dataDirectory: dataDirectory)
+        if !reaped.isEmpty { logger.warning("stopped nodes left by an earlier launcher: \(reaped)") }
+
+        let executable = try await KVNodeLocator.locate(explicit: options.kvNodePath, logger: logger)
+        let assets = try DashboardAssets.bundled()
+        logger.info("kv-node: \(executable)")
+
+        let events = EventHub()
+        let api = HTTPNodeAPI()
+        let supervisor = Supervisor(
+            dataDirectory: dataDirectory, executable: executable, plan: plan, config: config, events: events, logger: logger)
+        let monitor = StatusMonitor(supervisor: supervisor, api: api, events: events, logger: logger)
+        let controller = ClusterController(supervisor: supervisor, monitor: monitor, api: api, events: events, logger: logger)
+        let gateway = KVGateway(supervisor: supervisor, monitor: monitor, api: api)
+
+        let router = makeRouter(controller: controller, gateway: gateway, events: events, assets: assets)
+        let url = "http://\(options.host == "127.0.0.1" ? "localhost" : options.host):\(options.port)"
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kv-launcher"),
+            onServerRunning: { _ in
+                print("kv-launcher: dashboard on \(url)  (Ctrl-C stops the cluster)")
+            },
+            logger: logger)
+        events.record(.launcherStarted, "Launcher started; dashboard on \(url)")
+
+        let cluster = ClusterService(controller: controller, monitor: monitor, events: events, logger: logger)
+        // Shut down in reverse order: the cluster (nodes) first, then the HTTP server.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: cluster)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await supervisor.stopAll()
+            await api.shutdown()
+            throw error
+        }
+        await api.shutdown()
+    }
+
+    /// All routes; public so tests can drive them in-process.
+    public static func makeRouter(
+        controller: ClusterController, gateway: KVGateway, events: EventHub, assets: DashboardAssets
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        ControlRoutes.register(on: router, controller: controller)
+        KVRoutes.register(on: router, gateway: gateway)
+        EventRoutes.register(on: router, events: events)
+        DashboardRoutes.register(on: router, assets: assets)
+        return router
+    }
+}

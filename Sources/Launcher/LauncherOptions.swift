@@ -1,0 +1,20 @@
+import Foundation
+import Logging
+
+/// Everything the launcher needs to know to start; the executable fills it from flags.
+public struct LauncherOptions: Sendable {
+    /// Where the dashboard and control API listen. Loopback by default: whoever reaches this
+    /// port can start and kill processes.
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// node1's API port; node i listens on base+10(i-1) and base+10(i-1)+1.
+    public var basePort = 9000
+    public var dataDirectory = "./data"
+    /// Explicit kv-node path; nil looks beside the launcher and builds it if missing.
+    public var kvNodePath: String?
+    /// How many founders a first start bootstraps.
+    public var initialNodes = 3
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}

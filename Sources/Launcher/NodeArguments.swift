@@ -1,0 +1,38 @@
+/// Builds the kv-node command line from the persisted configuration, following DESIGN.md:
+/// founders bootstrap until the cluster has had a leader, nodes added later join through a
+/// member's API, and every node gets its own directory under the data directory.
+public struct NodeArguments: Sendable {
+    public let dataDirectory: String
+    /// Nodes always listen on loopback: the launcher and the dashboard proxy are their only clients.
+    public static let nodeHost = "127.0.0.1"
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    public func directory(for id: NodeID) -> String {
+        dataDirectory + "/" + id.rawValue
+    }
+
+    /// - Parameter joinAddress: `HOST:PORT` of a member's API for a node that is not a founder;
+    ///   nil leaves the flag out (the node then waits to be added).
+    public func arguments(for node: NodeConfig, in config: ClusterConfig, joinAddress: String?) -> [String] {
+        var arguments = [
+            "--id", node.id.rawValue,
+            "--api-addr", "\(NodeArguments.nodeHost):\(node.apiPort)",
+            "--raft-addr", "\(NodeArguments.nodeHost):\(node.raftPort)",
+            "--data-dir", directory(for: node.id),
+        ]
+        if node.founder {
+            if !config.bootstrapped {
+                let peers = config.nodes.filter(\.founder).map {
+                    "\($0.id.rawValue)=\(NodeArguments.nodeHost):\($0.raftPort)@\(NodeArguments.nodeHost):\($0.apiPort)"
+                }
+                arguments += ["--bootstrap", "--peers", peers.joined(separator: ",")]
+            }
+        } else if let joinAddress {
+            arguments += ["--join", joinAddress]
+        }
+        return arguments
+    }
+}

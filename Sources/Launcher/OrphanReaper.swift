@@ -1,0 +1,42 @@
+import Foundation
+import Glibc
+
+/// Stops nodes left running by a launcher that was killed without a chance to stop them.
+///
+/// The supervisor writes `<data-dir>/<id>/node.pid`; a new launcher finds such a file, checks
+/// that the process's command line is really that node (`--id <id>`), and terminates it, so
+/// its ports are free and the new launcher supervises a fresh process.
+public enum OrphanReaper {
+    public static func reap(config: ClusterConfig, dataDirectory: URL, timeout: Duration = .seconds(10)) async -> [NodeID] {
+        var reaped: [NodeID] = []
+        for node in config.nodes {
+            let pidFile = dataDirectory.appendingPathComponent(node.id.rawValue).appendingPathComponent("node.pid")
+            defer { try? FileManager.default.removeItem(at: pidFile) }
+            guard let text = try? String(contentsOf: pidFile, encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+                isNode(pid: pid, id: node.id)
+            else { continue }
+            ProcessSpawner.send(SIGCONT, to: pid)
+            ProcessSpawner.send(SIGTERM, to: pid)
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline && isNode(pid: pid, id: node.id) {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if isNode(pid: pid, id: node.id) { ProcessSpawner.send(SIGKILL, to: pid) }
+            reaped.append(node.id)
+        }
+        return reaped
+    }
+
+    /// Whether `pid` runs with `--id <id>` on its command line (and is not a zombie).
+    static func isNode(pid: Int32, id: NodeID) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+        {
+            return false
+        }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return zip(arguments, arguments.dropFirst()).contains { $0 == "--id" && $1 == id.rawValue }
+    }
+}

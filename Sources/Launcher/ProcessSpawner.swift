@@ -1,0 +1,145 @@
+import Foundation
+import Glibc
+
+/// How a child process ended.
+public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// Decodes a `waitpid` status word (the WIFEXITED/WTERMSIG macros are not visible to Swift).
+    init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    public var exitCode: Int32? {
+        if case .exited(let code) = self { return code }
+        return nil
+    }
+
+    public var signal: Int32? {
+        if case .signaled(let signal) = self { return signal }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exit code \(code)"
+        case .signaled(let signal): "killed by signal \(signal) (\(ExitStatus.signalName(signal)))"
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: "SIGKILL"
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        case SIGILL: "SIGILL"
+        case SIGBUS: "SIGBUS"
+        case SIGTRAP: "SIGTRAP"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+public struct SpawnError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Starts child processes with `posix_spawn` and reaps them.
+///
+/// Foundation's `Process` is not used because the launcher needs three things it does not
+/// offer: each node in its own process group (so a terminal's Ctrl-C reaches only the launcher,
+/// which then stops nodes gracefully), default dispositions for signals the launcher ignores
+/// (ignored signals would otherwise stay ignored across exec), and no inherited descriptors
+/// (a node must never keep the launcher's listening socket open).
+public enum ProcessSpawner {
+    /// Starts `executable`. Output goes to `logPath` (appended, stderr merged into stdout) or,
+    /// when nil, to the launcher's own stdout and stderr. Standard input is /dev/null.
+    public static func spawn(
+        executable: String, arguments: [String], logPath: String?, ownProcessGroup: Bool = true
+    ) throws -> pid_t {
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+        if let logPath {
+            posix_spawn_file_actions_addopen(&fileActions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        }
+        closeInheritedDescriptors(&fileActions)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        if ownProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// Asks the child to close every descriptor from 3 up. glibc (2.34+) has
+    /// `posix_spawn_file_actions_addclosefrom_np`, but its header hides it from Swift, so it is
+    /// looked up at run time. NIO's sockets are close-on-exec anyway; this also covers files.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return
+        }
+        let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+        _ = addCloseFrom(&actions, 3)
+    }
+
+    /// Suspends until `pid` has exited and returns how. The blocking `waitpid` runs on a thread
+    /// of its own so it never holds one of Swift's cooperative threads.
+    public static func waitForExit(_ pid: pid_t) async -> ExitStatus {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var status: Int32 = 0
+                while true {
+                    let result = waitpid(pid, &status, 0)
+                    if result == pid { break }
+                    if result == -1 && errno != EINTR {
+                        // Someone else reaped it; the process is gone either way.
+                        status = 0
+                        break
+                    }
+                }
+                continuation.resume(returning: ExitStatus(waitStatus: status))
+            }
+            thread.name = "waitpid \(pid)"
+            thread.start()
+        }
+    }
+
+    /// Sends `signal`; false when the process no longer exists.
+    @discardableResult
+    public static func send(_ signal: Int32, to pid: pid_t) -> Bool {
+        kill(pid, signal) == 0
+    }
+
+    /// Whether a process with this pid exists (it may be a zombie).
+    public static func exists(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}
