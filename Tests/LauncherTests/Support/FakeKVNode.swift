@@ -1,0 +1,30 @@
+import Foundation
+
+/// A stand-in kv-node executable for supervisor tests: a shell script that prints its
+/// arguments, exits 0 on SIGTERM like the real node, and exits with the code written to
+/// `<data-dir>/exit-code` when that file appears (a crash on demand).
+enum FakeKVNode {
+    static let script = """
+        #!/bin/sh
+        echo "fake-kv-node $*"
+        dir=""
+        while [ $# -gt 0 ]; do
+          if [ "$1" = "--data-dir" ]; then dir="$2"; fi
+          shift
+        done
+        trap 'echo "fake-kv-node: SIGTERM"; exit 0' TERM
+        while :; do
+          if [ -f "$dir/exit-code" ]; then code=$(cat "$dir/exit-code"); rm -f "$dir/exit-code"; exit "$code"; fi
+          sleep 0.05
+        done
+
+        """
+
+    /// Writes the script into `directory` and returns its path.
+    static func install(in directory: URL) throws -> String {
+        let url = directory.appendingPathComponent("fake-kv-node")
+        try script.write(to: url, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        return url.path
+    }
+}
