@@ -12,10 +12,16 @@ let package = Package(
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "KVServer", targets: ["KVServer"]),
+        .executable(name: "kv-node", targets: ["kv-node"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Pure Raft: standard library only, deterministic, no I/O.
@@ -25,7 +31,11 @@ let package = Package(
         // Debian's liblmdb-dev, seen through a module map.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         // Durable Raft log, key-value state machine and snapshots on LMDB.
-        .target(name: "KVStore", dependencies: ["RaftCore", "CLMDB"]),
+        // Storage plus the node runtime that drives RaftCore over the transport.
+        .target(
+            name: "KVStore",
+            dependencies: ["RaftCore", "CLMDB", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "KVStoreTests",
             dependencies: ["KVStore", "RaftCore", "KVStoreCrashChild"]
@@ -58,6 +68,26 @@ let package = Package(
             name: "TransportBenchmark",
             dependencies: ["Transport", "RaftCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/TransportBenchmark"
+        ),
+
+        // The node's HTTP API (Hummingbird) and the wiring of store, transport and runtime.
+        .target(
+            name: "KVServer",
+            dependencies: [
+                "KVStore", "Transport", "RaftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "kv-node",
+            dependencies: ["KVServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "KVServerTests",
+            dependencies: ["KVServer", "KVStore", "RaftCore"]
         ),
     ],
     swiftLanguageModes: [.v6]
