@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "KVServer", targets: ["KVServer"]),
+        .executable(name: "kv-node", targets: ["kv-node"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,7 +32,11 @@ let package = Package(
         // Debian's liblmdb-dev, seen through a module map.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         // Durable Raft log, key-value state machine and snapshots on LMDB.
-        .target(name: "KVStore", dependencies: ["RaftCore", "CLMDB"]),
+        // Storage plus the node runtime that drives RaftCore over the transport.
+        .target(
+            name: "KVStore",
+            dependencies: ["RaftCore", "CLMDB", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "KVStoreTests",
             dependencies: ["KVStore", "RaftCore", "KVStoreCrashChild"]
@@ -63,6 +69,26 @@ let package = Package(
             name: "TransportBenchmark",
             dependencies: ["Transport", "RaftCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/TransportBenchmark"
+        ),
+
+        // The node's HTTP API (Hummingbird) and the wiring of store, transport and runtime.
+        .target(
+            name: "KVServer",
+            dependencies: [
+                "KVStore", "Transport", "RaftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "kv-node",
+            dependencies: ["KVServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "KVServerTests",
+            dependencies: ["KVServer", "KVStore", "RaftCore"]
         ),
 
         // Process supervision, control API, event stream and the dashboard served from resources.

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import KVStore
+import Logging
+import RaftCore
+import ServiceLifecycle
+import Transport
+
+/// Everything `kv-node` is told on its command line.
+public struct NodeOptions: Sendable {
+    public var id: NodeID
+    public var apiAddress: HostPort
+    public var raftAddress: HostPort
+    public var dataDirectory: String
+    /// Founding members, used only when the data directory holds no Raft state.
+    public var bootstrapPeers: [(NodeID, MemberAddress)]?
+    /// A member's API address to ask for admission, when the node has no state.
+    public var join: HostPort?
+    public var runtime: RuntimeConfig
+
+    public init(id: NodeID, apiAddress: HostPort, raftAddress: HostPort, dataDirectory: String) {
+        self.id = id
+        self.apiAddress = apiAddress
+        self.raftAddress = raftAddress
+        self.dataDirectory = dataDirectory
+        self.runtime = RuntimeConfig(id: id, address: MemberAddress(raft: raftAddress, api: apiAddress))
+    }
+}
+
+/// Wires storage, transport, runtime and the HTTP API into one process, and shuts them
+/// down in order on SIGTERM or SIGINT: stop accepting requests, finish those in flight,
+/// stop the runtime, close connections, close LMDB.
+public enum NodeServer {
+    public static func run(_ options: NodeOptions, logger: Logger) async throws {
+        try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
+        let store = try DurableStore(directory: options.dataDirectory)
+        if let peers = options.bootstrapPeers {
+            if try await NodeRuntime.bootstrapIfEmpty(store: store, voters: peers) {
+                logger.notice("bootstrapped a new cluster", metadata: ["voters": "\(peers.map(\.0.rawValue))"])
+            } else {
+                logger.notice("existing Raft state found; not bootstrapping again")
+            }
+        }
+        let hadState = store.hasRaftState
+        var transportConfig = TransportConfiguration(localID: options.id, clusterID: options.runtime.clusterID,
+                                                     host: options.raftAddress.host, port: options.raftAddress.port)
+        transportConfig.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .seconds(1))
+        let transport = try await RaftTransport.start(configuration: transportConfig, logger: logger)
+        let metrics = NodeMetrics()
+        let runtime = try NodeRuntime(config: options.runtime, store: store, transport: transport,
+                                      metrics: metrics, logger: logger)
+        await runtime.start()
+
+        let router = Router()
+        router.add(middleware: RequestTimingMiddleware(metrics: metrics))
+        KVRoutes(runtime: runtime, store: store).register(on: router)
+        ClusterRoutes(runtime: runtime).register(on: router)
+        ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
+        let app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(options.apiAddress.host, port: options.apiAddress.port),
+                                                    serverName: "kv-node"),
+            logger: logger
+        )
+        let node = NodeService(runtime: runtime, transport: transport, store: store,
+                               join: hadState ? nil : options.join, logger: logger)
+        // Services stop in reverse order: the HTTP server first, then the node.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: node), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+}
+
+/// The runtime as a lifecycle service: runs until graceful shutdown, joining the cluster
+/// first if asked to.
+struct NodeService: Service {
+    let runtime: NodeRuntime
+    let transport: RaftTransport
+    let store: DurableStore
+    let join: HostPort?
+    let logger: Logger
+
+    func run() async throws {
+        if let join {
+            let joiner = JoinClient(runtime: runtime, target: join, logger: logger)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await joiner.run() }
+                group.addTask { try? await gracefulShutdown() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        try? await gracefulShutdown()
+        logger.notice("shutting down")
+        await runtime.stop()
+        await transport.shutdown()
+        store.close()
+        logger.notice("stopped cleanly")
+    }
+}

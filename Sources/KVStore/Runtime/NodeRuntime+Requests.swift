@@ -1,0 +1,291 @@
+import Foundation
+import RaftCore
+import Transport
+
+/// A proposal waiting for its entry to be applied. Keyed by log index: if a different
+/// entry (another term) is applied there, the proposal was lost and may be retried.
+struct PendingProposal {
+    var term: UInt64
+    var deadline: ContinuousClock.Instant
+    var continuation: CheckedContinuation<ProposalResult, any Error>
+}
+
+enum ProposalResult {
+    case applied(ApplyOutcome)
+    /// Another entry took this index (leadership changed first): nothing was applied.
+    case lost
+}
+
+/// A linearizable read waiting for its read index, then for that index to be applied.
+struct PendingRead {
+    var deadline: ContinuousClock.Instant
+    var continuation: CheckedContinuation<ReadResult, any Error>
+}
+
+enum ReadResult {
+    case ready
+    /// Leadership changed before the read was confirmed: ask again.
+    case abandoned
+}
+
+struct LeaderWaiter {
+    var deadline: ContinuousClock.Instant
+    var continuation: CheckedContinuation<Void, any Error>
+}
+
+extension NodeRuntime {
+    // MARK: Writes
+
+    /// Replicates `command` and returns its result once applied. Any node accepts writes: a
+    /// follower forwards to the leader over the transport. Waits for a leader for up to
+    /// the request timeout; a write never hangs past it.
+    public func submit(_ command: KVCommand) async throws(RuntimeError) -> KVResult {
+        try await submit(command, forwarding: true)
+    }
+
+    func submit(_ command: KVCommand, forwarding: Bool) async throws(RuntimeError) -> KVResult {
+        do { try command.validate() } catch { throw RuntimeError(error) }
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
+        let bytes = command.encoded()
+        while true {
+            guard !isStopped else { throw .shuttingDown }
+            if storageFull { throw .storageFull }
+            if raft.isLeader {
+                if let result = try await proposeLocally(bytes, deadline: deadline) { return result }
+            } else if let leader = raft.currentLeader, forwarding {
+                if let result = try await forward(bytes, to: leader, deadline: deadline) { return result }
+            } else if !forwarding {
+                throw .unavailable("not the leader")
+            } else {
+                try await waitForLeader(until: deadline)
+            }
+        }
+    }
+
+    /// Returns nil when the proposal was lost to a leadership change (safe to retry: it was
+    /// not applied).
+    private func proposeLocally(_ bytes: [UInt8], deadline: ContinuousClock.Instant) async throws(RuntimeError) -> KVResult? {
+        let receipt: ProposalReceipt
+        do {
+            receipt = try raft.propose(bytes)
+        } catch {
+            if case .notLeader = error { return nil }
+            // Backpressure or a transfer: wait a little for it to clear, within the deadline.
+            try await pause(until: deadline, reason: RuntimeError(error))
+            return nil
+        }
+        metrics.update { $0.proposals += 1 }
+        wake()
+        let result: ProposalResult
+        do {
+            result = try await withCheckedThrowingContinuation { continuation in
+                proposals[receipt.index, default: []].append(
+                    PendingProposal(term: receipt.term, deadline: deadline, continuation: continuation))
+            }
+        } catch {
+            metrics.update { $0.proposalsFailed += 1 }
+            throw error as? RuntimeError ?? .internalError("\(error)")
+        }
+        switch result {
+        case .lost:
+            return nil
+        case .applied(let outcome):
+            return try Self.result(of: outcome)
+        }
+    }
+
+    static func result(of outcome: ApplyOutcome) throws(RuntimeError) -> KVResult {
+        switch outcome {
+        case .applied(let result), .duplicate(let result): return result
+        case .staleRequest: throw .conflict("a newer request with this Idempotency-Key's client was already applied")
+        case .rejected(let error): throw RuntimeError(error)
+        case .alreadyApplied, .noop, .membership: throw .internalError("unexpected outcome \(outcome)")
+        }
+    }
+
+    private func forward(_ bytes: [UInt8], to leader: NodeID, deadline: ContinuousClock.Instant) async throws(RuntimeError) -> KVResult? {
+        let remaining = deadline - ContinuousClock.now
+        guard remaining > .zero else { throw .timedOut }
+        let response: PeerResponse
+        do {
+            response = try await transport.request(.propose(command: bytes), to: leader, timeout: remaining)
+        } catch TransportError.unknownPeer {
+            try await pause(until: deadline, reason: .unavailable("the leader's address is not known yet"))
+            return nil
+        } catch TransportError.timedOut {
+            throw .timedOut
+        } catch {
+            throw .unavailable("the leader \(leader) could not be reached: \(error)")
+        }
+        switch response {
+        case .proposeResult(let encoded):
+            guard let result = ForwardingCodec.decodeResult(encoded) else { throw .internalError("bad forwarded result") }
+            return result
+        case .failure(let code, let message):
+            if code == ForwardingCodec.notLeaderCode {
+                // Our idea of the leader is stale; nothing was proposed. Try again.
+                try await pause(until: deadline, reason: .unavailable(message))
+                return nil
+            }
+            throw ForwardingCodec.error(code: code, message: message)
+        case .readIndexResult:
+            throw .internalError("unexpected reply to a forwarded write")
+        }
+    }
+
+    /// A write forwarded by a follower: propose it here if we lead, never forward again.
+    func serveForwarded(_ incoming: IncomingPeerRequest) {
+        switch incoming.request {
+        case .propose(let bytes):
+            Task {
+                do {
+                    let command = try KVCommand(decoding: bytes)
+                    let result = try await self.submit(command, forwarding: false)
+                    incoming.respond(.proposeResult(ForwardingCodec.encode(result)))
+                } catch let error as RuntimeError {
+                    incoming.respond(ForwardingCodec.failure(error))
+                } catch {
+                    incoming.respond(ForwardingCodec.failure(.badRequest("\(error)")))
+                }
+            }
+        case .readIndex:
+            incoming.respond(.failure(code: 400, message: "read index requests travel as Raft messages"))
+        }
+    }
+
+    func completeProposal(_ applied: AppliedEntry) {
+        if case .membership(let change) = applied.outcome { membershipApplied(change) }
+        guard let waiting = proposals.removeValue(forKey: applied.index) else { return }
+        for proposal in waiting {
+            proposal.continuation.resume(returning: proposal.term == applied.term ? .applied(applied.outcome) : .lost)
+        }
+    }
+
+    func failProposals(_ error: RuntimeError) {
+        let waiting = proposals.values.flatMap { $0 }
+        proposals = [:]
+        for proposal in waiting { proposal.continuation.resume(throwing: error) }
+    }
+
+    // MARK: Linearizable reads
+
+    /// Returns once the local state machine reflects every write acknowledged before this
+    /// call (ReadIndex): then a local read is linearizable.
+    public func linearizableBarrier() async throws(RuntimeError) {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
+        while true {
+            guard !isStopped else { throw .shuttingDown }
+            let id = nextRequestID
+            nextRequestID += 1
+            do {
+                try raft.readIndex(requestID: id)
+            } catch {
+                try await waitForLeader(until: deadline)
+                continue
+            }
+            wake()
+            let result: ReadResult
+            do {
+                result = try await withCheckedThrowingContinuation { continuation in
+                    reads[id] = PendingRead(deadline: deadline, continuation: continuation)
+                }
+            } catch {
+                throw error as? RuntimeError ?? .internalError("\(error)")
+            }
+            if case .ready = result {
+                metrics.update { $0.linearizableReads += 1 }
+                return
+            }
+            try await pause(until: deadline, reason: .unavailable("leadership changed during the read"))
+        }
+    }
+
+    func readConfirmed(_ state: ReadState) {
+        guard let waiter = reads.removeValue(forKey: state.requestID) else { return }
+        if state.index <= raft.appliedIndex {
+            waiter.continuation.resume(returning: .ready)
+        } else {
+            readsAwaitingApply.append((state.index, waiter))
+        }
+    }
+
+    func readAbandoned(_ requestID: UInt64) {
+        reads.removeValue(forKey: requestID)?.continuation.resume(returning: .abandoned)
+    }
+
+    func releaseAppliedReads() {
+        guard !readsAwaitingApply.isEmpty else { return }
+        let applied = raft.appliedIndex
+        let ready = readsAwaitingApply.filter { $0.index <= applied }
+        readsAwaitingApply.removeAll { $0.index <= applied }
+        for read in ready { read.waiter.continuation.resume(returning: .ready) }
+    }
+
+    // MARK: Waiting for a leader and deadlines
+
+    func waitForLeader(until deadline: ContinuousClock.Instant) async throws(RuntimeError) {
+        if raft.currentLeader != nil { return }
+        guard ContinuousClock.now < deadline else { throw .unavailable("no leader was elected in time") }
+        do {
+            try await withCheckedThrowingContinuation { continuation in
+                leaderWaiters.append(LeaderWaiter(deadline: deadline, continuation: continuation))
+            }
+        } catch {
+            throw error as? RuntimeError ?? .internalError("\(error)")
+        }
+    }
+
+    /// Waits a short while (a few ticks) before retrying, or fails with `reason` when the
+    /// deadline has passed.
+    func pause(until deadline: ContinuousClock.Instant, reason: RuntimeError) async throws(RuntimeError) {
+        let now = ContinuousClock.now
+        guard now < deadline else { throw reason }
+        let step = Duration.milliseconds(config.tickMilliseconds * 2)
+        try? await Task.sleep(until: min(now + step, deadline), clock: .continuous)
+    }
+
+    func releaseLeaderWaiters() {
+        let waiting = leaderWaiters
+        leaderWaiters = []
+        for waiter in waiting { waiter.continuation.resume() }
+    }
+
+    func expireOverdueWaiters() {
+        let now = ContinuousClock.now
+        if !leaderWaiters.isEmpty {
+            let overdue = leaderWaiters.filter { $0.deadline <= now }
+            leaderWaiters.removeAll { $0.deadline <= now }
+            for waiter in overdue { waiter.continuation.resume(throwing: RuntimeError.unavailable("no leader was elected in time")) }
+        }
+        if !reads.isEmpty {
+            for (id, read) in reads where read.deadline <= now {
+                reads[id] = nil
+                read.continuation.resume(throwing: RuntimeError.unavailable("the read could not be confirmed by a quorum in time"))
+            }
+        }
+        if !readsAwaitingApply.isEmpty {
+            let overdue = readsAwaitingApply.filter { $0.waiter.deadline <= now }
+            readsAwaitingApply.removeAll { $0.waiter.deadline <= now }
+            for read in overdue { read.waiter.continuation.resume(throwing: RuntimeError.unavailable("this node is too far behind")) }
+        }
+        if !proposals.isEmpty {
+            for (index, waiting) in proposals {
+                let overdue = waiting.filter { $0.deadline <= now }
+                guard !overdue.isEmpty else { continue }
+                let remaining = waiting.filter { $0.deadline > now }
+                proposals[index] = remaining.isEmpty ? nil : remaining
+                for proposal in overdue { proposal.continuation.resume(throwing: RuntimeError.timedOut) }
+            }
+        }
+    }
+
+    func failAllWaiters(_ error: RuntimeError) {
+        failProposals(error)
+        for (_, read) in reads { read.continuation.resume(throwing: error) }
+        reads = [:]
+        for read in readsAwaitingApply { read.waiter.continuation.resume(throwing: error) }
+        readsAwaitingApply = []
+        for waiter in leaderWaiters { waiter.continuation.resume(throwing: error) }
+        leaderWaiters = []
+    }
+}

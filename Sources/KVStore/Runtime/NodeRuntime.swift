@@ -1,0 +1,267 @@
+import Foundation
+import Logging
+import RaftCore
+import Transport
+
+/// Owns one RaftNode and serialises everything that touches it.
+///
+/// A single driver loop turns each `Ready` into work in the order the persistence contract
+/// demands: persist (one LMDB transaction, one sync), then send, then apply, then advance.
+/// While a batch is being persisted the actor is free, so messages and proposals that
+/// arrive meanwhile step the node and land in the next batch: that is the group commit.
+public actor NodeRuntime {
+    public nonisolated let config: RuntimeConfig
+    public let store: DurableStore
+    public let transport: RaftTransport
+    public let metrics: NodeMetrics
+    let logger: Logger
+    var raft: RaftNode
+    /// Addresses of the members, from the replicated configuration.
+    var members: [NodeID: MemberAddress] = [:]
+
+    // Requests waiting on the log (see NodeRuntime+Requests.swift).
+    var proposals: [UInt64: [PendingProposal]] = [:]
+    var reads: [UInt64: PendingRead] = [:]
+    var readsAwaitingApply: [(index: UInt64, waiter: PendingRead)] = []
+    var leaderWaiters: [LeaderWaiter] = []
+    var nextRequestID: UInt64 = 1
+
+    var storageFull = false
+    var snapshotInFlight = false
+    var lastSnapshotIndex: UInt64
+    var lastLeader: NodeID?
+    private var wakeup: AsyncStream<Void>.Continuation?
+    private var tasks: [Task<Void, Never>] = []
+    private(set) var isStopped = false
+
+    public init(config: RuntimeConfig, store: DurableStore, transport: RaftTransport,
+                metrics: NodeMetrics = NodeMetrics(), logger: Logger) throws(KVStoreError) {
+        self.config = config
+        self.store = store
+        self.transport = transport
+        self.metrics = metrics
+        self.logger = logger
+        let applied = try store.stateMachine.appliedPosition()
+        self.raft = RaftNode(config: config.raftConfig(applied: applied.index), storage: store.log)
+        self.lastSnapshotIndex = store.log.snapshotMetadata().index
+        var known: [NodeID: MemberAddress] = [:]
+        for member in try store.stateMachine.members() {
+            if let address = MemberAddress(context: member.context) { known[member.id] = address }
+        }
+        self.members = known
+    }
+
+    /// Writes the founding configuration if this data directory holds no Raft state yet.
+    /// A node that has state never bootstraps again, so restarts cannot fork the cluster.
+    /// Returns whether it bootstrapped.
+    public static func bootstrapIfEmpty(store: DurableStore, voters: [(NodeID, MemberAddress)]) async throws(KVStoreError) -> Bool {
+        guard !store.hasRaftState else { return false }
+        let founding = RaftNode.bootstrapEntries(voters: voters.map { ($0.0, $0.1.context) })
+        try await store.persist(hardState: founding.hardState, entries: founding.entries)
+        return true
+    }
+
+    // MARK: Lifecycle
+
+    public func start() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        wakeup = continuation
+        updateTransportPeers()
+        tasks.append(Task { [weak self] in
+            for await _ in stream {
+                guard let self else { return }
+                await self.drainReady()
+            }
+        })
+        tasks.append(Task { [weak self, tick = config.tickMilliseconds] in
+            let clock = ContinuousClock()
+            var next = clock.now
+            while !Task.isCancelled {
+                next = next.advanced(by: .milliseconds(tick))
+                try? await clock.sleep(until: next)
+                guard let self else { return }
+                await self.tick()
+            }
+        })
+        tasks.append(Task { [weak self, events = transport.events] in
+            for await event in events {
+                guard let self else { return }
+                await self.handle(event)
+            }
+        })
+        wake()
+        logger.info("node started", metadata: ["id": "\(config.id)", "term": "\(raft.currentTerm)",
+                                                "commit": "\(raft.commitIndex)", "applied": "\(raft.appliedIndex)"])
+    }
+
+    /// Stops taking work, fails what is waiting, and lets the current batch finish.
+    public func stop() async {
+        guard !isStopped else { return }
+        isStopped = true
+        failAllWaiters(.shuttingDown)
+        for task in tasks { task.cancel() }
+        wakeup?.finish()
+        for task in tasks { await task.value }
+        tasks = []
+    }
+
+    func wake() { wakeup?.yield() }
+
+    // MARK: Inputs
+
+    func tick() {
+        guard !isStopped else { return }
+        raft.tick()
+        expireOverdueWaiters()
+        wake()
+    }
+
+    func handle(_ event: TransportEvent) {
+        guard !isStopped else { return }
+        switch event {
+        case .message(let message):
+            raft.step(message)
+        case .request(let incoming):
+            serveForwarded(incoming)
+        case .unreachable(let peer):
+            raft.reportUnreachable(peer)
+        case .refused(let peer, let reason):
+            logger.warning("peer refused our handshake", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        }
+        wake()
+    }
+
+    // MARK: The Ready loop
+
+    private func drainReady() async {
+        while raft.hasReady && !isStopped {
+            await processReady()
+        }
+    }
+
+    private func processReady() async {
+        let ready = raft.ready()
+        metrics.update { $0.readyBatches += 1; $0.entriesPersisted += UInt64(ready.entries.count) }
+
+        // 1. Durable before anything leaves the node.
+        if ready.mustSync {
+            let started = ContinuousClock.now
+            await retryingWhileFull { () throws(KVStoreError) in try await self.store.persist(ready) }
+            let elapsed = (ContinuousClock.now - started).seconds
+            metrics.update { $0.syncDuration.observe(elapsed) }
+        }
+        if ready.snapshotToInstall != nil { reloadMembers() }
+
+        // 2. Send.
+        transport.send(ready.messages)
+        if let soft = ready.softState { leadershipChanged(soft) }
+
+        // 3. Apply, and answer whoever waits on those entries.
+        if !ready.committedEntries.isEmpty {
+            let started = ContinuousClock.now
+            var results: [AppliedEntry] = []
+            await retryingWhileFull { () throws(KVStoreError) in
+                results = try await self.store.stateMachine.apply(ready.committedEntries)
+            }
+            let elapsed = (ContinuousClock.now - started).seconds
+            metrics.update { $0.applyDuration.observe(elapsed); $0.entriesApplied += UInt64(results.count) }
+            for result in results { completeProposal(result) }
+        }
+        for read in ready.readStates { readConfirmed(read) }
+        for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
+
+        // 4. Advance.
+        raft.advance(ready)
+        releaseAppliedReads()
+        promoteCaughtUpLearners()
+        maybeSnapshot()
+    }
+
+    /// A full disk is not a reason to crash or corrupt anything: hold the batch (its
+    /// messages stay unsent), fail new writes with 507, and retry until space returns.
+    private func retryingWhileFull(_ operation: () async throws(KVStoreError) -> Void) async {
+        while true {
+            do {
+                try await operation()
+                if storageFull {
+                    storageFull = false
+                    logger.notice("storage has room again")
+                }
+                return
+            } catch .storageFull {
+                if !storageFull {
+                    logger.error("storage is full; writes are refused until space is freed")
+                    storageFull = true
+                    failProposals(.storageFull)
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            } catch {
+                // Anything else means the disk or the data directory is broken: stop rather
+                // than acknowledge writes that may not be durable.
+                logger.critical("storage failed; stopping", metadata: ["error": "\(error)"])
+                fatalError("storage failed: \(error)")
+            }
+        }
+    }
+
+    private func leadershipChanged(_ soft: SoftState) {
+        if soft.leader != lastLeader {
+            lastLeader = soft.leader
+            metrics.update { $0.leaderChanges += 1 }
+            logger.info("leader changed", metadata: ["leader": "\(soft.leader.map(\.rawValue) ?? "none")",
+                                                    "term": "\(raft.currentTerm)", "role": "\(soft.role.rawValue)"])
+            if soft.leader != nil { releaseLeaderWaiters() }
+        }
+    }
+
+    private func maybeSnapshot() {
+        let applied = raft.appliedIndex
+        guard !snapshotInFlight, applied >= lastSnapshotIndex + config.snapshotEveryEntries else { return }
+        snapshotInFlight = true
+        let retain = config.entriesRetainedAfterSnapshot
+        Task {
+            do {
+                let metadata = try await store.createSnapshot(retainEntries: retain)
+                snapshotTaken(metadata)
+            } catch {
+                snapshotFailed(error)
+            }
+        }
+    }
+
+    private func snapshotTaken(_ metadata: SnapshotMetadata) {
+        snapshotInFlight = false
+        lastSnapshotIndex = metadata.index
+        logger.info("snapshot taken", metadata: ["index": "\(metadata.index)"])
+    }
+
+    private func snapshotFailed(_ error: any Error) {
+        snapshotInFlight = false
+        lastSnapshotIndex = raft.appliedIndex
+        logger.error("snapshot failed", metadata: ["error": "\(error)"])
+    }
+
+    // MARK: Status
+
+    public func status() -> ClusterStatus {
+        let status = raft.status
+        let conf = status.conf
+        var list: [ClusterStatus.Member] = []
+        for id in conf.members.sorted() {
+            let peer = status.progress[id]
+            let isSelf = id == config.id
+            list.append(ClusterStatus.Member(
+                id: id, address: members[id] ?? (isSelf ? config.address : nil), isVoter: conf.isVoter(id),
+                matchIndex: peer?.matchIndex, lag: peer.map { status.lastIndex > $0.matchIndex ? status.lastIndex - $0.matchIndex : 0 },
+                lastContactMilliseconds: peer.map { isSelf ? 0 : $0.ticksSinceContact * config.tickMilliseconds }))
+        }
+        return ClusterStatus(id: config.id, role: status.role, term: status.term, leader: status.leader,
+                             leaderAddress: status.leader.flatMap { members[$0] ?? ($0 == config.id ? config.address : nil) },
+                             commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
+                             lastIndex: status.lastIndex, firstIndex: status.firstIndex, members: list,
+                             isMember: conf.isMember(config.id))
+    }
+
+    public var isLeader: Bool { raft.isLeader }
+    public var leaderAddress: MemberAddress? { raft.currentLeader.flatMap { members[$0] } }
+}

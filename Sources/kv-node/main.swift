@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import KVServer
+import KVStore
+import Logging
+import RaftCore
+
+/// `kv-node`: one member of the replicated key-value store. Parses flags and hands over to
+/// `NodeServer`; everything else lives in the libraries.
+@main
+struct KVNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kv-node",
+                                                    abstract: "Run one node of the Raft-replicated key-value store.")
+
+    @Option(help: "This node's id (letters, digits, _ and -; at most 64).") var id: String
+    @Option(name: .customLong("api-addr"), help: "HOST:PORT for the HTTP API.") var apiAddr: String
+    @Option(name: .customLong("raft-addr"), help: "HOST:PORT for Raft traffic between nodes.") var raftAddr: String
+    @Option(name: .customLong("data-dir"), help: "Directory for this node's state.") var dataDir: String
+    @Flag(help: "Create a new cluster from --peers if the data directory holds no Raft state.") var bootstrap = false
+    @Option(help: "Founding members: ID=RAFTHOST:PORT@APIHOST:PORT,... (with --bootstrap).") var peers: String?
+    @Option(help: "API address (HOST:PORT) of a member to ask for admission.") var join: String?
+    @Option(name: .customLong("tick-ms"), help: "Length of one Raft tick in milliseconds.") var tickMilliseconds = 10
+    @Option(name: .customLong("heartbeat-ticks"), help: "Ticks between leader heartbeats.") var heartbeatTicks = 5
+    @Option(name: .customLong("election-ticks"), help: "Minimum election timeout in ticks (the timeout is randomised up to twice this).") var electionTicks = 30
+    @Option(name: .customLong("request-timeout-ms"), help: "How long a request may wait for a leader or a commit.") var requestTimeoutMilliseconds = 3_000
+    @Option(name: .customLong("snapshot-entries"), help: "Snapshot and compact the log after this many applied entries.") var snapshotEntries: UInt64 = 10_000
+    @Option(name: .customLong("cluster-id"), help: "Nodes of different clusters refuse to talk to each other.") var clusterID = "kv"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+
+    func validate() throws {
+        guard id.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else {
+            throw ValidationError("--id must match ^[A-Za-z0-9_-]{1,64}$")
+        }
+        guard HostPort(parsing: apiAddr) != nil else { throw ValidationError("--api-addr must be HOST:PORT") }
+        guard HostPort(parsing: raftAddr) != nil else { throw ValidationError("--raft-addr must be HOST:PORT") }
+        if bootstrap && peers == nil { throw ValidationError("--bootstrap needs --peers") }
+        if bootstrap && join != nil { throw ValidationError("use either --bootstrap or --join, not both") }
+        if let join, HostPort(parsing: join) == nil { throw ValidationError("--join must be HOST:PORT") }
+        guard tickMilliseconds > 0, heartbeatTicks > 0, electionTicks > heartbeatTicks else {
+            throw ValidationError("timing: --tick-ms > 0 and --election-ticks > --heartbeat-ticks > 0")
+        }
+        if let peers { _ = try Self.parsePeers(peers) }
+    }
+
+    static func parsePeers(_ text: String) throws -> [(NodeID, MemberAddress)] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let address = MemberAddress(parsing: String(parts[1])) else {
+                throw ValidationError("bad --peers entry \"\(item)\": expected ID=RAFTHOST:PORT@APIHOST:PORT")
+            }
+            return (NodeID(String(parts[0])), address)
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "kv-node")
+        logger[metadataKey: "node"] = "\(id)"
+
+        var options = NodeOptions(id: NodeID(id), apiAddress: HostPort(parsing: apiAddr)!,
+                                  raftAddress: HostPort(parsing: raftAddr)!, dataDirectory: dataDir)
+        if bootstrap, let peers {
+            let founders = try Self.parsePeers(peers)
+            guard founders.contains(where: { $0.0.rawValue == id }) else {
+                throw ValidationError("--peers must include this node (\(id))")
+            }
+            options.bootstrapPeers = founders
+        }
+        options.join = join.flatMap(HostPort.init(parsing:))
+        options.runtime.clusterID = clusterID
+        options.runtime.tickMilliseconds = tickMilliseconds
+        options.runtime.heartbeatTicks = heartbeatTicks
+        options.runtime.electionTicks = electionTicks
+        options.runtime.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        options.runtime.snapshotEveryEntries = max(1, snapshotEntries)
+        options.runtime.entriesRetainedAfterSnapshot = min(1_000, max(1, snapshotEntries) / 2)
+        try await NodeServer.run(options, logger: logger)
+    }
+}
