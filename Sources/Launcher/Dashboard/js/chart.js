@@ -32,7 +32,8 @@ export class RateChart {
     const now = this.samples.length ? Math.max(Date.now(), this.samples.at(-1).time) : Date.now();
     const visible = this.samples.filter((s) => s.time >= now - WINDOW_MS);
     const peak = Math.max(0, ...visible.map((s) => s.writes_per_sec));
-    const max = niceCeil(Math.max(5, peak * 1.15));
+    // Four gridlines at round values: the top is four nice steps.
+    const max = 4 * niceStep(Math.max(4, peak * 1.15) / 4);
 
     ctx.font = `11px ${css.getPropertyValue("--font")}`;
     ctx.fillStyle = color("--text-muted");
@@ -80,7 +81,8 @@ export class RateChart {
   }
 }
 
-function niceCeil(v) {
+/** The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least v. */
+function niceStep(v) {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
