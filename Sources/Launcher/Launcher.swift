@@ -53,7 +53,8 @@ public enum Launcher {
             router: router,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kv-launcher"),
             onServerRunning: { _ in
-                print("kv-launcher: dashboard on \(url)  (Ctrl-C stops the cluster)")
+                // Unbuffered, so the line shows at once even when stdout is a file.
+                FileHandle.standardOutput.write(Data("kv-launcher: dashboard on \(url)  (Ctrl-C stops the cluster)\n".utf8))
             },
             logger: logger)
         events.record(.launcherStarted, "Launcher started; dashboard on \(url)")

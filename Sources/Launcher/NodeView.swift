@@ -51,4 +51,33 @@ public struct NodeView: Codable, Sendable, Equatable {
         case lastSeen = "last_seen"
         case dataDirectory = "data_dir"
     }
+
+    /// Every field is always present, with null for what is unknown, so clients can rely on
+    /// the shape (the synthesized encoder would leave nil fields out).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(apiPort, forKey: .apiPort)
+        try c.encode(raftPort, forKey: .raftPort)
+        try c.encode(status, forKey: .status)
+        try c.encode(role, forKey: .role)
+        try c.encode(isLeader, forKey: .isLeader)
+        try c.encode(term, forKey: .term)
+        try c.encode(commitIndex, forKey: .commitIndex)
+        try c.encode(appliedIndex, forKey: .appliedIndex)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(state, forKey: .state)
+        try c.encode(exitCode, forKey: .exitCode)
+        try c.encode(exitSignal, forKey: .exitSignal)
+        try c.encode(voter, forKey: .voter)
+        try c.encode(member, forKey: .member)
+        try c.encode(matchIndex, forKey: .matchIndex)
+        try c.encode(lag, forKey: .lag)
+        try c.encode(lastContactMilliseconds, forKey: .lastContactMilliseconds)
+        try c.encode(leader, forKey: .leader)
+        try c.encode(founder, forKey: .founder)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(lastSeen, forKey: .lastSeen)
+        try c.encode(dataDirectory, forKey: .dataDirectory)
+    }
 }

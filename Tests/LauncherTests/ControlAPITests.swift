@@ -111,6 +111,7 @@ import Testing
             #expect(node["state"] as? String == "crashed")
             #expect(node["exit_signal"] as? Int == 9)
             #expect(node["status"] as? String == "offline")
+            #expect(node["pid"] is NSNull, "unknown fields are null, never missing")
 
             // Starting needs no confirmation; a stopped node's stop is a no-op.
             #expect(try await client.execute(uri: "/api/control/start/node1", method: .post).status == .ok)

@@ -21,6 +21,7 @@ def test_three_node_cards_with_exactly_one_leader(page):
     expect(page.locator('.node-card[data-status="online"]')).to_have_count(3, timeout=SLOW)
     leader = page.locator(".node-card.is-leader")
     expect(leader.locator("[data-leader-badge]")).to_be_visible()
+    expect(page.locator("[data-leader-badge]:visible")).to_have_count(1)
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     # Marks this page load: later tests check it survives, i.e. nothing reloaded the page.
     page.evaluate("window.__noReload = true")
@@ -59,6 +60,7 @@ def test_kill_the_leader_and_see_it_crash_and_another_lead(page, launcher):
     new_leader = page.locator(".node-card.is-leader")
     expect(new_leader).to_have_count(1, timeout=SLOW)
     expect(new_leader).not_to_have_attribute("data-node", old, timeout=SLOW)
+    expect(page.locator("[data-leader-badge]:visible")).to_have_count(1)
     expect(page.locator("#timeline")).to_contain_text(f"{old} was killed")
     assert page.evaluate("window.__noReload") is True
     api_view = {n["id"]: n for n in launcher.nodes()}
