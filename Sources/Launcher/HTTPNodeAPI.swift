@@ -12,7 +12,7 @@ public final class HTTPNodeAPI: NodeAPI {
     private let maxBody = 64 * 1024 * 1024
     private let maxRedirects = 3
 
-    public init(statusTimeout: TimeAmount = .milliseconds(450), requestTimeout: TimeAmount = .seconds(10)) {
+    public init(statusTimeout: TimeAmount = .seconds(1), requestTimeout: TimeAmount = .seconds(10)) {
         var configuration = HTTPClient.Configuration()
         // Redirects are followed by hand so the method and body survive and only loopback
         // targets are ever contacted.

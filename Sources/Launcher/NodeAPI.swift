@@ -44,8 +44,7 @@ public struct NodeUnreachable: Error, CustomStringConvertible {
 /// 127.0.0.1; tests substitute a scripted cluster so the control API can be exercised
 /// without kv-node.
 public protocol NodeAPI: Sendable {
-    /// `GET /cluster/status`, with a short deadline: a node that cannot answer within one poll
-    /// interval counts as not answering.
+    /// `GET /cluster/status`, with a short deadline so one stuck node cannot hold up a poll.
     func status(apiPort: Int) async throws -> NodeStatus
 
     /// Sends `request` to the node on `apiPort`, following up to a few 307/308 redirects to

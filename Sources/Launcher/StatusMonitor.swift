@@ -5,8 +5,9 @@ import Logging
 /// `NodeView`s, notices what changed (leader, term, membership, reachability) for the timeline,
 /// and measures writes per second from commit index deltas.
 public actor StatusMonitor {
-    /// A node counts as online while its last successful poll is younger than this.
-    public static let onlineWindow: TimeInterval = 1.6
+    /// A node counts as online while its last successful poll is younger than this: a few
+    /// polls, so one slow answer on a busy machine does not flap the dashboard.
+    public static let onlineWindow: TimeInterval = 2.5
 
     struct Observation {
         /// The process the answers came from; a restarted node starts a new observation.

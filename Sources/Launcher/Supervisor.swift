@@ -152,7 +152,7 @@ public actor Supervisor {
         record.killRequested = true
         processes[id] = record
         ProcessSpawner.send(SIGKILL, to: pid)
-        _ = await waitForExit(id, pid: pid, within: .seconds(5))
+        _ = await waitForExit(id, pid: pid, within: .seconds(10))
     }
 
     public func pause(_ id: NodeID) throws(ControlError) {

@@ -78,7 +78,7 @@ import Testing
             let unnamed = try await client.execute(uri: "/api/control/add", method: .post)
             #expect(unnamed.status == .created)
             let second = try #require(try object(unnamed)["node"] as? [String: Any])
-            #expect(second["id"] as? String == "node5" ? false : true)
+            #expect(second["id"] as? String == "node6")  // node5 is taken, so the next free nodeN
             #expect(second["api_port"] as? Int == launcher.basePort + 40)
         }
         #expect(await eventually { launcher.log(of: "node5").contains("--join 127.0.0.1:\(launcher.basePort)") })
