@@ -91,10 +91,8 @@ enum PrometheusText {
         counter("kv_ready_batches_total", "Ready batches processed.", values.readyBatches)
         counter("kv_entries_persisted_total", "Log entries written to disk.", values.entriesPersisted)
         counter("kv_entries_applied_total", "Log entries applied to the state machine.", values.entriesApplied)
-        out += "# HELP kv_storage_sync_seconds Duration of one durable log write (one fsync per batch).\n# TYPE kv_storage_sync_seconds histogram\n"
+        out += "# HELP kv_storage_sync_seconds Duration of one batch: log write and apply in one transaction with one fsync.\n# TYPE kv_storage_sync_seconds histogram\n"
         histogram("kv_storage_sync_seconds", labels: "", values.syncDuration)
-        out += "# HELP kv_apply_seconds Duration of applying one batch of committed entries.\n# TYPE kv_apply_seconds histogram\n"
-        histogram("kv_apply_seconds", labels: "", values.applyDuration)
         out += "# HELP kv_http_request_seconds HTTP request durations.\n# TYPE kv_http_request_seconds histogram\n"
         for key in values.http.keys.sorted() {
             let parts = key.split(separator: " ", maxSplits: 2).map(String.init)

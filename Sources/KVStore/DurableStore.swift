@@ -85,6 +85,24 @@ public final class DurableStore: Sendable {
         }
     }
 
+    /// Handles a whole `Ready` in one write transaction and one sync: stages snapshot chunks,
+    /// installs a completed snapshot, writes hard state and entries, and applies the committed
+    /// entries (which are already durable from earlier batches). Returns what applying did.
+    public func persistAndApply(_ ready: Ready) async throws(KVStoreError) -> [AppliedEntry] {
+        guard ready.mustSync || !ready.committedEntries.isEmpty else { return [] }
+        return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
+            if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
+            if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
+            var results: [AppliedEntry] = []
+            try self.log.update { txn, s throws(KVStoreError) in
+                if let hardState = ready.hardState { try self.log.setHardState(hardState, txn, &s) }
+                try self.log.append(ready.entries, txn, &s)
+                results = try self.stateMachine.apply(ready.committedEntries, txn)
+            }
+            return results
+        }
+    }
+
     /// How many bytes of `metadata`'s snapshot are staged, so a transfer can resume there.
     public func stagedSnapshotBytes(for metadata: SnapshotMetadata) -> UInt64 {
         files.stagedSize(LogPosition(index: metadata.index, term: metadata.term))

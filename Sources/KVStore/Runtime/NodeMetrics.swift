@@ -26,7 +26,6 @@ public final class NodeMetrics: Sendable {
         public var entriesApplied: UInt64 = 0
         public var linearizableReads: UInt64 = 0
         public var syncDuration = Histogram()
-        public var applyDuration = Histogram()
         /// HTTP request durations by "method route status".
         public var http: [String: Histogram] = [:]
     }

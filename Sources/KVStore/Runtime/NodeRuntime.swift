@@ -143,30 +143,24 @@ public actor NodeRuntime {
         let ready = raft.ready()
         metrics.update { $0.readyBatches += 1; $0.entriesPersisted += UInt64(ready.entries.count) }
 
-        // 1. Durable before anything leaves the node.
-        if ready.mustSync {
+        // 1. Durable before anything leaves the node. The committed entries are applied in
+        //    the same transaction: they are durable already, and one sync serves both.
+        var results: [AppliedEntry] = []
+        if ready.mustSync || !ready.committedEntries.isEmpty {
             let started = ContinuousClock.now
-            await retryingWhileFull { () throws(KVStoreError) in try await self.store.persist(ready) }
+            await retryingWhileFull { () throws(KVStoreError) in results = try await self.store.persistAndApply(ready) }
             let elapsed = (ContinuousClock.now - started).seconds
-            metrics.update { $0.syncDuration.observe(elapsed) }
+            metrics.update {
+                $0.syncDuration.observe(elapsed)
+                $0.entriesApplied += UInt64(results.count)
+            }
         }
         if ready.snapshotToInstall != nil { reloadMembers() }
 
-        // 2. Send.
+        // 2. Send, then answer whoever waits on the applied entries.
         transport.send(ready.messages)
         if let soft = ready.softState { leadershipChanged(soft) }
-
-        // 3. Apply, and answer whoever waits on those entries.
-        if !ready.committedEntries.isEmpty {
-            let started = ContinuousClock.now
-            var results: [AppliedEntry] = []
-            await retryingWhileFull { () throws(KVStoreError) in
-                results = try await self.store.stateMachine.apply(ready.committedEntries)
-            }
-            let elapsed = (ContinuousClock.now - started).seconds
-            metrics.update { $0.applyDuration.observe(elapsed); $0.entriesApplied += UInt64(results.count) }
-            for result in results { completeProposal(result) }
-        }
+        for result in results { completeProposal(result) }
         for read in ready.readStates { readConfirmed(read) }
         for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
 

@@ -52,25 +52,32 @@ public final class KVStateMachine: @unchecked Sendable {
         guard !entries.isEmpty else { return [] }
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
             try self.environment.transact { txn throws(KVStoreError) -> [AppliedEntry] in
-                var applied = try self.applied(txn)
-                var results: [AppliedEntry] = []
-                results.reserveCapacity(entries.count)
-                for entry in entries {
-                    if entry.index <= applied.index {
-                        results.append(AppliedEntry(index: entry.index, term: entry.term, outcome: .alreadyApplied))
-                        continue
-                    }
-                    guard entry.index == applied.index + 1 else {
-                        throw .outOfOrder(expected: applied.index + 1, got: entry.index)
-                    }
-                    let outcome = try self.applyOne(entry, txn)
-                    results.append(AppliedEntry(index: entry.index, term: entry.term, outcome: outcome))
-                    applied = LogPosition(index: entry.index, term: entry.term)
-                }
-                try txn.put(self.meta, Schema.MetaKey.applied, LogCodec.encode(applied))
-                return results
+                try self.apply(entries, txn)
             }
         }
+    }
+
+    /// Applies `entries` inside the caller's write transaction (so a log write and an apply
+    /// can share one commit and one sync).
+    func apply(_ entries: [Entry], _ txn: Transaction) throws(KVStoreError) -> [AppliedEntry] {
+        guard !entries.isEmpty else { return [] }
+        var applied = try self.applied(txn)
+        var results: [AppliedEntry] = []
+        results.reserveCapacity(entries.count)
+        for entry in entries {
+            if entry.index <= applied.index {
+                results.append(AppliedEntry(index: entry.index, term: entry.term, outcome: .alreadyApplied))
+                continue
+            }
+            guard entry.index == applied.index + 1 else {
+                throw .outOfOrder(expected: applied.index + 1, got: entry.index)
+            }
+            let outcome = try applyOne(entry, txn)
+            results.append(AppliedEntry(index: entry.index, term: entry.term, outcome: outcome))
+            applied = LogPosition(index: entry.index, term: entry.term)
+        }
+        try txn.put(meta, Schema.MetaKey.applied, LogCodec.encode(applied))
+        return results
     }
 
     // MARK: Reads (on the caller's thread, each in its own read transaction)

@@ -27,6 +27,7 @@ extension RaftNode {
     private mutating func tickLeader() {
         heartbeatElapsed += 1
         electionElapsed += 1
+        leaderTicks += 1
         for peer in progress.keys where peer != id { progress[peer]!.ticksSinceContact += 1 }
         tickSnapshotSends()
 
@@ -161,12 +162,12 @@ extension RaftNode {
         }
         uncommitted = []
         uncommittedBytes = 0
-        // A configuration change must wait until this term's first entry commits; treating
-        // everything up to now as pending enforces that (the single-server change fix).
-        pendingConfIndex = log.lastIndex
         // "Upon election: send initial empty AppendEntries" — as a no-op entry of our term,
         // which is also what lets entries of earlier terms commit (section 5.4.2).
         appendAsLeader([Entry(term: term, index: log.lastIndex + 1)])
+        // A configuration change must wait until that no-op is applied: treating it as a
+        // pending change enforces the single-server change fix.
+        pendingConfIndex = log.lastIndex
     }
 
     private mutating func resetTimers() {

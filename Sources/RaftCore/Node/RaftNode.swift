@@ -29,6 +29,8 @@ public struct RaftNode {
     var votes: [NodeID: Bool] = [:]
     var electionElapsed = 0
     var heartbeatElapsed = 0
+    /// Ticks counted while leader; lease reads measure time in these.
+    var leaderTicks: UInt64 = 0
     var randomizedElectionTimeout = 0
     /// Messages produced since the last Ready.
     var outbox: [Message] = []

@@ -8,9 +8,13 @@
 /// 3. The application serves the read once its applied index reaches the read index.
 /// A follower asks the leader for a read index and then waits for its own apply.
 ///
-/// With `leaseBasedReads`, step 2 is skipped: CheckQuorum guarantees that a leader that
-/// lost its majority steps down within an election timeout, and followers ignore votes for
-/// that long after hearing from it. That is faster but relies on bounded clock drift.
+/// With `leaseBasedReads`, step 2 is skipped while the leader holds a lease: a follower
+/// ignores vote requests for an election timeout after it hears from its leader, so once a
+/// majority answered a heartbeat sent at leader tick T, nobody else can be elected before
+/// T + electionTicks. Each heartbeat opens a round and records when it was sent, so the
+/// lease is measured from the send time of the latest heartbeat a quorum answered, minus a
+/// margin for tick-rate drift. This relies on bounded clock drift, and on a restarted
+/// follower not voting within the lease (it forgets its leader), as with etcd's lease reads.
 struct ReadIndexTracker: Sendable {
     struct PendingRead: Sendable {
         var requestID: UInt64
@@ -26,6 +30,10 @@ struct ReadIndexTracker: Sendable {
     var pending: [PendingRead] = []
     /// Reads that arrived before this leader committed an entry of its term.
     var awaitingCommit: [(requestID: UInt64, from: NodeID?)] = []
+    /// The leader tick at which each recent round's heartbeats were sent (lease reads).
+    var roundSentAt: [UInt64: UInt64] = [:]
+    /// The newest round a quorum confirmed.
+    var confirmedRound: UInt64 = 0
     /// The highest round each voter confirmed.
     var acknowledged: [NodeID: UInt64] = [:]
     /// `latestRound` has reads but its heartbeats have not been sent yet.
@@ -65,7 +73,7 @@ extension RaftNode {
             return
         }
         let index = log.committed
-        if conf.voters == [id] || config.leaseBasedReads {
+        if conf.voters == [id] || holdsLease {
             answerRead(requestID: requestID, from: from, index: index)
             return
         }
@@ -76,6 +84,14 @@ extension RaftNode {
             reads.roundAwaitingBroadcast = true
         }
         reads.pending.append(.init(requestID: requestID, from: from, index: index, round: reads.latestRound))
+    }
+
+    /// True while no other leader can have been elected (see the type's comment).
+    private var holdsLease: Bool {
+        guard config.leaseBasedReads, leadTransferee == nil,
+              let sentAt = reads.roundSentAt[reads.confirmedRound] else { return false }
+        let margin = UInt64(max(1, config.electionTicks / 5))
+        return leaderTicks + margin < sentAt + UInt64(config.electionTicks)
     }
 
     /// Once the first entry of our term commits, reads queued before it can proceed.
@@ -92,6 +108,10 @@ extension RaftNode {
         // The round a majority of voters confirmed (we confirm every round ourselves).
         let rounds = conf.voters.map { $0 == id ? reads.latestRound : reads.acknowledged[$0] ?? 0 }.sorted(by: >)
         let confirmed = rounds[conf.quorum - 1]
+        if confirmed > reads.confirmedRound {
+            reads.confirmedRound = confirmed
+            reads.roundSentAt = reads.roundSentAt.filter { $0.key >= confirmed }
+        }
         let ready = reads.pending.prefix { $0.round <= confirmed }
         reads.pending.removeFirst(ready.count)
         for read in ready { answerRead(requestID: read.requestID, from: read.from, index: read.index) }
@@ -118,5 +138,7 @@ extension RaftNode {
         reads.pending = []
         reads.awaitingCommit = []
         reads.acknowledged = [:]
+        reads.roundSentAt = [:]
+        reads.confirmedRound = 0
     }
 }

@@ -151,7 +151,8 @@ extension RaftNode {
         if maybeCommit() {
             needsBroadcast = true
         } else {
-            sendAppend(to: peer, sendIfEmpty: false)
+            // Also tells a follower that acknowledged late about the current commit index.
+            sendAppend(to: peer, sendIfEmpty: true)
         }
         continueLeadershipTransfer(after: peer)
     }
@@ -169,6 +170,12 @@ extension RaftNode {
 
     /// Heartbeats assert leadership, carry the commit index and the newest ReadIndex round.
     mutating func broadcastHeartbeat() {
+        if reads.roundAwaitingBroadcast || config.leaseBasedReads {
+            // Under lease reads every heartbeat opens a round, so the leader knows when the
+            // latest heartbeat a quorum answered was sent (see ReadIndex.swift).
+            if !reads.roundAwaitingBroadcast { reads.latestRound += 1 }
+            reads.roundSentAt[reads.latestRound] = leaderTicks
+        }
         reads.roundAwaitingBroadcast = false
         for peer in progress.keys.sorted() where peer != id {
             let commit = min(progress[peer]!.match, log.committed)

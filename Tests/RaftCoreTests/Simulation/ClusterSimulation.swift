@@ -14,6 +14,9 @@ struct ClusterSimulation {
         var membershipChanges = true
         var leadershipTransfers = true
         var reads = true
+        /// Multiplies crash, restart and partition rates: high churn makes rare histories
+        /// (like the paper's Figure 8) common.
+        var churn = 1
         /// Steps allowed after the faults stop for the cluster to converge.
         var convergenceSteps = 4_000
     }
@@ -63,10 +66,12 @@ struct ClusterSimulation {
         var config = RaftConfig(id: id, randomSeed: seed &* 31 &+ UInt64(abs(id.rawValue.hashValueStable)) &+ UInt64(node?.restarts ?? 0))
         config.electionTicks = 10
         config.heartbeatTicks = 2
-        // Small limits so batching, flow control and chunking are exercised constantly.
-        config.maxMessageBytes = 256
+        // Small limits so batching, flow control and chunking are exercised constantly. Some
+        // seeds send one entry per message, which lets a leader's no-op trail the entries
+        // before it (the situation the Figure 8 rule exists for).
+        config.maxMessageBytes = [1, 256, 4_096][Int(seed % 3)]
         config.maxInflightMessages = 4
-        config.snapshotChunkBytes = 128
+        config.snapshotChunkBytes = 1_024
         config.maxUncommittedBytes = 4_096
         return config
     }
@@ -147,13 +152,13 @@ struct ClusterSimulation {
     private mutating func randomFault() {
         guard faultsActive else { return }
         let ids = nodes.keys.sorted()
-        if chance(2, per: 1_000), let victim = pick(ids.filter { nodes[$0]!.isUp }) {
+        if chance(2 * options.churn, per: 1_000), let victim = pick(ids.filter { nodes[$0]!.isUp }) {
             crash(nodes[victim]!)
         }
-        if chance(20, per: 1_000), let sleeper = pick(ids.filter { !nodes[$0]!.isUp }) {
+        if chance(20 * options.churn, per: 1_000), let sleeper = pick(ids.filter { !nodes[$0]!.isUp }) {
             restart(nodes[sleeper]!)
         }
-        if chance(3, per: 1_000) {
+        if chance(3 * options.churn, per: 1_000) {
             if network.isPartitioned {
                 network.heal()
             } else {
@@ -296,7 +301,9 @@ struct ClusterSimulation {
         guard isConverged() else {
             let states = sortedNodes.map { node in
                 let r = node.raft!
-                return "\(node.id): \(r.currentRole) term \(r.currentTerm) commit \(r.commitIndex) applied \(r.appliedIndex) last \(r.lastIndex) conf \(r.configuration.voters.sorted())/\(r.configuration.learners.sorted())"
+                let progress = r.status.progress.sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value.state)(match \($0.value.matchIndex) next \($0.value.nextIndex))" }.joined(separator: " ")
+                return "\(node.id): \(r.currentRole) term \(r.currentTerm) commit \(r.commitIndex) applied \(r.appliedIndex) last \(r.lastIndex) first \(r.status.firstIndex) conf \(r.configuration.voters.sorted())/\(r.configuration.learners.sorted()) \(progress)"
             }
             throw SimulationFailure("no convergence after faults healed:\n  " + states.joined(separator: "\n  "))
         }

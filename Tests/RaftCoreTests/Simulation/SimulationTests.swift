@@ -64,6 +64,15 @@ struct SimulationTests {
         Self.runSeeds(Self.seeds(default: 150), scenario: "3-node full", options: options)
     }
 
+    @Test("5 nodes: heavy churn of crashes and partitions")
+    func fiveNodesHeavyChurn() {
+        var options = ClusterSimulation.Options()
+        options.voters = 5
+        options.churn = 5
+        options.membershipChanges = false
+        Self.runSeeds(Self.seeds(default: 100), scenario: "5-node churn", options: options)
+    }
+
     @Test("5 nodes: snapshots, membership changes, transfers and reads under faults")
     func fiveNodesAllFeatures() {
         var options = ClusterSimulation.Options()

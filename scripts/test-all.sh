@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of the project: unit tests, the seeded Raft simulation, the real-process
+# node tests, and (when Python Playwright and chromium are installed) the browser tests.
+# Phases run one after another so CPU-heavy simulation never starves the timing of the
+# process-level tests on a small machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build --build-tests
+echo "== unit tests"
+swift test --skip-build --skip "Simulation|KVServerTests"
+echo "== Raft cluster simulation"
+swift test --skip-build --filter "Simulation"
+echo "== kv-node processes"
+swift test --skip-build --filter "KVServerTests"
+if [ -d Tests/browser ]; then
+  echo "== dashboard in a real browser"
+  swift build --product kv-launcher
+  swift build --product kv-node
+  python3 -m pytest -q Tests/browser
+fi
