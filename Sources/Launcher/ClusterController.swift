@@ -145,7 +145,11 @@ public actor ClusterController {
         let id = try await existing(raw)
         try await serialized { () async throws(ControlError) in
             try await checkQuorum(.delete, id, force: force)
-            if await monitor.isMember(id) {
+            // Only a node a leader has never listed (an added node that was never admitted)
+            // skips the removal; when in doubt, ask: a non-member answers 404, which is fine.
+            let listed = await monitor.isMember(id)
+            let known = await monitor.knowsMembership()
+            if listed || !known {
                 try await removeThroughLeader(id)
             }
             try await supervisor.stop(id)

@@ -200,6 +200,9 @@ public actor StatusMonitor {
         members.contains { $0.id == id.rawValue }
     }
 
+    /// Whether `isMember` rests on a leader's member list (rather than on nothing yet).
+    public func knowsMembership() -> Bool { membersFromLeader }
+
     public func knownLeader() -> NodeID? { lastLeader }
 
     public func latestSnapshot() async -> ClusterSnapshot {

@@ -173,6 +173,20 @@ import Testing
         await launcher.stop()
     }
 
+    @Test func aNodeNoLeaderEverListedIsDeletedWithoutARemoval() async throws {
+        let launcher = try TestLauncher()
+        defer { launcher.directory.remove() }
+        await launcher.start()
+        // Reserved and started, but deleted before any poll could see it join.
+        _ = try await launcher.supervisor.addNode(NodeID("ghost")!)
+        #expect(await launcher.monitor.knowsMembership())
+        #expect(await !launcher.monitor.isMember(NodeID("ghost")!))
+        try await launcher.controller.delete("ghost", force: false)
+        #expect(launcher.cluster.removeCalls.isEmpty)
+        #expect(await launcher.supervisor.snapshot().config.node(NodeID("ghost")!) == nil)
+        await launcher.stop()
+    }
+
     @Test func logsReturnTheTail() async throws {
         let launcher = try TestLauncher()
         defer { launcher.directory.remove() }
