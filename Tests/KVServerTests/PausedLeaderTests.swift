@@ -26,10 +26,25 @@ struct PausedLeaderTests {
             let others = cluster.followers(of: oldLeader)
             let newLeader = try await cluster.leader(among: others, newerThan: oldTerm)
             try await newLeader.client.putAcknowledged("pause", "new")
+            // Requests already waiting in the frozen leader's socket race its discovery that
+            // it was deposed, the way a real client's would.
+            let deadline = ContinuousClock.now + .seconds(30)
+            var waiting: [HTTPExchange] = []
+            for _ in 0..<8 {
+                let exchange = try HTTPExchange(port: oldLeader.apiPort)
+                try await exchange.send("GET", "/kv/pause", deadline: deadline)
+                waiting.append(exchange)
+            }
             oldLeader.signal(SIGCONT)
 
             // Right after waking it may still think it leads: every answer is the new value or a 503.
             var answers: [String] = []
+            for request in waiting {
+                let reply = try await request.reply(deadline: deadline)
+                answers.append("\(reply.status) \(reply.text)")
+                #expect(reply.status == 503 || (reply.status == 200 && reply.object?["value"] as? String == "new"),
+                        "a request sent while paused was answered with: \(reply)")
+            }
             let final = try await eventually("the old leader to answer the new value") { () -> String? in
                 let reply = try await oldLeader.client.get("pause")
                 let value = reply.object?["value"] as? String

@@ -31,7 +31,7 @@ struct KVClient: Sendable {
     }
 
     func status() async throws -> NodeStatus {
-        let reply = try await HTTP.send("GET", "\(base)/cluster/status", timeout: 5)
+        let reply = try await HTTP.send("GET", "\(base)/cluster/status", timeout: .seconds(5))
         guard reply.status == 200 else { throw NotYet("status: \(reply)") }
         return try reply.decode(NodeStatus.self)
     }
