@@ -33,8 +33,11 @@ enum JSON {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
             return .failure(APIFailure(413, "the request body is larger than \(limit) bytes"))
+        } catch {
+            // The client went away or sent fewer bytes than it announced: not "too large".
+            return .failure(APIFailure(400, "the request body could not be read: \(error)"))
         }
         guard buffer.readableBytes > 0 else { return .failure(APIFailure(400, "the request body is empty; send a JSON object")) }
         let data = Data(buffer.readableBytesView)

@@ -1,0 +1,43 @@
+import Foundation
+
+/// A condition that did not come true before its deadline.
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    var what: String
+    var lastObservation: String
+    var description: String { "timed out waiting for \(what); last seen: \(lastObservation)" }
+}
+
+/// Polls `probe` until it returns a value, instead of sleeping a fixed time: the tests
+/// run on a loaded machine, so only deadlines (generous ones) are allowed, never timing
+/// assertions. Errors thrown by the probe (a node still starting, a 503) count as "not
+/// yet" and are reported if the deadline passes.
+@discardableResult
+func eventually<T>(_ what: String, timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
+                   _ probe: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    var last = "nothing yet"
+    while true {
+        do {
+            if let value = try await probe() { return value }
+            last = "not yet"
+        } catch let error as Unexpected {
+            throw error
+        } catch {
+            last = "\(error)"
+        }
+        guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: what, lastObservation: last) }
+        try await Task.sleep(for: interval)
+    }
+}
+
+/// A probe's way of saying "not yet, and here is why".
+struct NotYet: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A reply no retry can fix (a 400 where a 200 was due): `eventually` stops at once.
+struct Unexpected: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
