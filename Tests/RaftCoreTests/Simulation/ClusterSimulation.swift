@@ -288,6 +288,10 @@ struct ClusterSimulation {
         network.heal()
         network.dropPercent = 0
         network.duplicatePercent = 0
+        // A healed network delivers in order, as TCP does; with one-entry messages a
+        // reordering network would let a far-behind learner catch up only one entry per
+        // round trip.
+        network.maxDelay = 1
         for node in sortedNodes where !node.isUp { restart(node) }
         for _ in 0..<options.convergenceSteps {
             try step()
