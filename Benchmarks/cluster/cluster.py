@@ -245,7 +245,8 @@ class KVCluster(Cluster):
         except OSError:
             return {}
         return parse_prometheus(text.decode(), ["kv_proposals_total", "kv_storage_sync_seconds_count",
-                                                "kv_apply_seconds_count", "kv_entries_persisted_total"])
+                                                "kv_storage_sync_seconds_sum", "kv_apply_seconds_count",
+                                                "kv_apply_seconds_sum", "kv_entries_persisted_total"])
 
     def put(self, m, n, timeout=2.0):
         status, _ = http_call(m.host, m.port, "PUT", "/kv/" + key(n), json.dumps({"value": VALUE}), timeout)
@@ -309,7 +310,9 @@ class EtcdCluster(Cluster):
             return {}
         return parse_prometheus(text.decode(), ["etcd_server_proposals_committed_total",
                                                 "etcd_disk_wal_fsync_duration_seconds_count",
-                                                "etcd_disk_backend_commit_duration_seconds_count"])
+                                                "etcd_disk_wal_fsync_duration_seconds_sum",
+                                                "etcd_disk_backend_commit_duration_seconds_count",
+                                                "etcd_disk_backend_commit_duration_seconds_sum"])
 
     def put(self, m, n, timeout=2.0):
         body = json.dumps({"key": b64(key(n)), "value": b64(VALUE)})
@@ -568,8 +571,8 @@ def phase_failover(args):
                 time.sleep(args.settle)
                 survivors = [m for m in c.members if m is not leader]
                 probe = FirstSuccess(c, survivors)
-                leader.kill9()
                 killed = time.monotonic()
+                leader.kill9()
                 first = probe.run(give_up_after=15)
                 if first is None:
                     failures[c.system] += 1
@@ -653,16 +656,20 @@ def phase_profile(args):
                                      "-s", os.path.join(LUA, c.scripts["write"]), url],
                                     stdout=subprocess.DEVNULL, env=dict(os.environ, BENCH_THREADS="2"))
             time.sleep(2)
-            subprocess.run(["perf", "record", "-F", "499", "-g", "-o", data, "-p", str(leader.pid),
+            subprocess.run(["perf", "record", "-F", "999", "-g", "-o", data, "-p", str(leader.pid),
                             "--", "sleep", str(args.seconds)], capture_output=True)
             load.wait()
-            for view, flag in (("self", "--no-children"), ("children", "--children")):
-                report = subprocess.run(["perf", "report", "-i", data, flag, "--stdio", "--sort", "symbol",
-                                         "-g", "none", "--percent-limit", "0.7"], capture_output=True, text=True)
+            for view, flag, sort in (("self", "--no-children", "symbol"), ("children", "--children", "symbol"),
+                                     ("dso", "--no-children", "dso"), ("threads", "--no-children", "comm")):
+                report = subprocess.run(["perf", "report", "-i", data, flag, "--stdio", "--sort", sort,
+                                         "-g", "none", "--percent-limit", "0.5"], capture_output=True, text=True)
                 text = report.stdout
                 if shutil.which("swift-demangle"):
                     text = subprocess.run(["swift-demangle", "--simplified"], input=text,
                                           capture_output=True, text=True).stdout
+                # Drop the empty IPC columns and cap the width of long Swift symbols.
+                text = "\n".join(re.sub(r"\s+-\s+-\s*$", "", line)[:240] for line in text.splitlines()
+                                  if line.strip() and not line.startswith("#"))
                 with open(os.path.join(args.out, "perf-%s-%s.txt" % (c.system, view)), "w") as f:
                     f.write(text)
             log("profile of the %s leader: %s" % (c.system, args.out))
@@ -721,9 +728,10 @@ def report(args):
         out.append("Batching and CPU (leader's counters over each measured run; CPU is user+system time of all "
                    "three members divided by the successful requests):")
         out.append("")
-        out.append("| conns | kv-node writes per log sync | writes per LMDB commit (log + apply) | kv-node CPU us/write "
-                   "| etcd writes per WAL fsync | etcd writes per backend commit | etcd CPU us/write | CPU ratio |")
-        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        out.append("| conns | kv-node writes per log sync | writes per LMDB commit (log + apply) | log sync ms "
+                   "| cores busy | CPU us/write | etcd writes per WAL fsync | writes per backend commit | WAL fsync ms "
+                   "| cores busy | CPU us/write | CPU per write kv-node / etcd |")
+        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in sorted({r["conns"] for r in tp}):
             k, e = by.get(("kv-node", "leader", "write", n)), by.get(("etcd", "leader", "write", n))
             if not k or not e:
@@ -731,9 +739,13 @@ def report(args):
             kd, ed = k["leader_delta"], e["leader_delta"]
             props, syncs, applies = kd.get("kv_proposals_total", 0), kd.get("kv_storage_sync_seconds_count", 0), kd.get("kv_apply_seconds_count", 0)
             commits, fsyncs, backend = ed.get("etcd_server_proposals_committed_total", 0), ed.get("etcd_disk_wal_fsync_duration_seconds_count", 0), ed.get("etcd_disk_backend_commit_duration_seconds_count", 0)
-            out.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
-                n, ratio(props, syncs, "%.1f"), ratio(props, syncs + applies, "%.1f"), fmt(k["cpu_us_per_op"]),
-                ratio(commits, fsyncs, "%.1f"), ratio(commits, backend, "%.0f"), fmt(e["cpu_us_per_op"]),
+            sync_ms = 1000 * kd.get("kv_storage_sync_seconds_sum", 0) / syncs if syncs else None
+            fsync_ms = 1000 * ed.get("etcd_disk_wal_fsync_duration_seconds_sum", 0) / fsyncs if fsyncs else None
+            out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                n, ratio(props, syncs, "%.1f"), ratio(props, syncs + applies, "%.1f"), fmt(sync_ms, 2),
+                fmt(k["cpu_s"] / k["seconds"], 2), fmt(k["cpu_us_per_op"]),
+                ratio(commits, fsyncs, "%.1f"), ratio(commits, backend, "%.0f"), fmt(fsync_ms, 2),
+                fmt(e["cpu_s"] / e["seconds"], 2), fmt(e["cpu_us_per_op"]),
                 ratio(k["cpu_us_per_op"], e["cpu_us_per_op"])))
         out.append("")
         out.append("CPU per read (us, all three members):")

@@ -91,13 +91,14 @@ results="$out/results.jsonl"
 py() { python3 "$HERE/cluster.py" "$@" --kv-bin "$kv_bin" --work "$work" --results "$results"; }
 
 # The machine, and the disk's floor: how many small synchronous writes per second it takes.
-dd_out=$(dd if=/dev/zero of="$work/ddtest" bs=4k count=300 oflag=dsync 2>&1 | tail -1)
+dd_seconds=$(dd if=/dev/zero of="$work/ddtest" bs=4k count=300 oflag=dsync 2>&1 | tail -1 | awk -F', ' '{print $3}' | awk '{print $1}')
 rm -f "$work/ddtest"
+dd_rate=$(awk -v s="$dd_seconds" 'BEGIN { printf "%.0f", 300 / s }')
 dev=$(findmnt -no SOURCE --target "$work")
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), \
 /tmp on $dev ($(findmnt -no FSTYPE --target "$work"), rotational=$(cat /sys/block/"$(basename "$dev")"/queue/rotational 2>/dev/null || echo '?')); \
-4 KiB O_DSYNC writes: $dd_out; $(etcd --version | head -1); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); \
+disk floor $dd_rate synchronous 4 KiB writes/s (dd oflag=dsync); $(etcd --version | head -1); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); \
 $(swift --version 2>&1 | head -1)"
 python3 -c 'import json,sys; print(json.dumps({"kind":"machine","text":sys.argv[1]}))' "$machine" > "$results"
 echo "$machine" >&2
