@@ -595,7 +595,11 @@ def phase_footprint(args):
             time.sleep(args.idle_wait)
             idle = {m.name: memory_kib(m.pid) for m in c.members}
             idle_size = {m.name: dir_bytes(m.data_dir) for m in c.members}
-            log("%s idle RSS %s" % (c.system, {k: v["VmRSS"] for k, v in idle.items()}))
+            # What an idle cluster burns (ticks, heartbeats): the floor under CPU per write.
+            cpu_idle0 = c.cpu()
+            time.sleep(5)
+            idle_cores = (c.cpu() - cpu_idle0) / 5
+            log("%s idle RSS %s, idle CPU %.3f cores" % (c.system, {k: v["VmRSS"] for k, v in idle.items()}, idle_cores))
             cpu0 = c.cpu()
             log("%s: loading %d keys" % (c.system, args.keys))
             load = load_keys(c, leader, args.keys, args.load_conns)
@@ -634,7 +638,8 @@ def phase_footprint(args):
             time.sleep(args.idle_wait)
             restarted = memory_kib(m.pid)
             append_result(args, {"kind": "footprint", "system": c.system, "keys": args.keys,
-                                 "idle_kib": idle, "idle_dir_bytes": idle_size,
+                                 "load_conns": args.load_conns,
+                                 "idle_kib": idle, "idle_dir_bytes": idle_size, "idle_cores": idle_cores,
                                  "loaded_kib": loaded, "dir_bytes": size, "leader": leader.name,
                                  "load_seconds": load["seconds"], "load_retried": load["retried"], "load_failed": load["failed"],
                                  "load_cpu_s": cpu1 - cpu0, "restarts": restarts,
@@ -792,6 +797,9 @@ def report(args):
                 fmt(max(r["idle_dir_bytes"].values()) / 1e6, 1), fmt(size / 1e6, 1), r["load_seconds"],
                 fmt(r["keys"] / r["load_seconds"]),
                 "/".join(fmt(x) for x in local), "/".join(fmt(x) for x in lin)))
+        out.append("")
+        out.append("Idle CPU of the whole 3-member cluster (user+system over 5 s, in cores): "
+                   + ", ".join("%s %.3f" % (r["system"], r["idle_cores"]) for r in fp if "idle_cores" in r))
         out.append("")
     text = "\n".join(out)
     print(text)
