@@ -17,6 +17,7 @@ Standard library only, so it runs wherever python3 does.
 import argparse
 import asyncio
 import base64
+import collections
 import http.client
 import json
 import os
@@ -648,6 +649,43 @@ def phase_footprint(args):
             c.remove_data()
 
 
+# Where a sample's stack belongs, first match wins (checked against the whole demangled
+# stack, so a malloc inside JSON encoding counts as JSON). Async Swift stacks stop at task
+# boundaries, so each job is attributed on its own.
+PROFILE_CATEGORIES = [
+    ("disk: fdatasync", r"fdatasync|fsync|ext4_sync_file"),
+    ("disk: LMDB pages and pwrite", r"pwrite|\bmdb_|liblmdb"),
+    ("socket syscalls and loopback TCP (kernel)", r"writev|__libc_write|\bread\b|recvmsg|sendmsg|tcp_|sock_"),
+    ("JSON encode/decode (Foundation)", r"JSONEncoder|JSONSerialization|JSONParser|JSONDecoder|JSON\.response|JSON\.object"),
+    ("HTTP parsing and encoding (NIOHTTP1)", r"HTTPDecoder|llhttp|HTTP1ToHTTPServerCodec|HTTPResponseEncoder|HTTPServerPipelineHandler|HTTPConnectionStateHandler|BetterHTTPParser"),
+    ("request handling (Hummingbird router, routes, logger, metrics)", r"Router|Middleware|Logger|KVRoutes|Hummingbird|NodeMetrics|removingPercentEncoding"),
+    ("Raft and node runtime", r"RaftNode|NodeRuntime|RaftLog|Progress|KVStateMachine|KVCommand|DurableStore|LMDBRaftStorage"),
+    ("peer transport (frames, codec)", r"PeerConnection|FrameDecoder|FrameEncoder|MessageCodec|RaftTransport"),
+    ("async bridging (NIOAsyncChannel, async sequences)", r"NIOAsyncChannel|NIOThrowingAsyncSequenceProducer|NIOAsyncWriter|AsyncStream"),
+    ("thread wake-ups, context switches, executors", r"futex|sem_post|sem_wait|swift_task_enqueue|_dispatch|epoll_wait|schedule|finish_task_switch|swift_job_run"),
+    ("ARC and malloc", r"swift_retain|swift_release|malloc|free|swift_allocObject"),
+]
+
+
+def profile_categories(data):
+    """Share of perf samples per category (see PROFILE_CATEGORIES)."""
+    text = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym"], capture_output=True, text=True).stdout
+    stacks = collections.Counter(" ".join(l.strip() for l in s.strip().splitlines()[1:])
+                                 for s in text.split("\n\n") if s.strip())
+    keys = list(stacks)
+    if shutil.which("swift-demangle"):
+        names = subprocess.run(["swift-demangle", "--simplified"], input="\x00".join(keys),
+                               capture_output=True, text=True).stdout.split("\x00")
+    else:
+        names = keys
+    shares, total = collections.Counter(), sum(stacks.values())
+    for k, name in zip(keys, names):
+        shares[next((c for c, rx in PROFILE_CATEGORIES if re.search(rx, name)), "other")] += stacks[k]
+    lines = ["%d samples" % total] + ["%5.1f%%  %s" % (100.0 * n / total, c) for c, n in shares.most_common()]
+    return "\n".join(lines)
+
+
+
 def phase_profile(args):
     """perf record -g on each leader under the 64-connection write load."""
     os.makedirs(args.out, exist_ok=True)
@@ -677,6 +715,8 @@ def phase_profile(args):
                                   if line.strip() and not line.startswith("#"))
                 with open(os.path.join(args.out, "perf-%s-%s.txt" % (c.system, view)), "w") as f:
                     f.write(text)
+            with open(os.path.join(args.out, "perf-%s-categories.txt" % c.system), "w") as f:
+                f.write(profile_categories(data) + "\n")
             log("profile of the %s leader: %s" % (c.system, args.out))
             c.stop()
             c.remove_data()
@@ -807,7 +847,7 @@ def report(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "report"])
+    p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "report", "categories"])
     p.add_argument("--kv-bin")
     p.add_argument("--etcd-bin", default=shutil.which("etcd") or "etcd")
     p.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/kv-bench"))
@@ -827,11 +867,15 @@ def main():
     p.add_argument("--seconds", type=int, default=10, help="profile length")
     p.add_argument("--profile-conns", type=int, default=64)
     args = p.parse_args()
-    os.environ.setdefault("BENCH_WORK", args.work)
-    os.makedirs(args.work, exist_ok=True)
     if args.phase == "report":
         report(args)
         return
+    if args.phase == "categories":
+        # Re-summarise a recorded profile: cluster.py categories --results X --out PERF.DATA
+        print(profile_categories(args.out))
+        return
+    os.environ.setdefault("BENCH_WORK", args.work)
+    os.makedirs(args.work, exist_ok=True)
     try:
         {"throughput": phase_throughput, "failover": phase_failover,
          "footprint": phase_footprint, "profile": phase_profile}[args.phase](args)
