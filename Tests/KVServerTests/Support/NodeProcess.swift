@@ -40,7 +40,14 @@ final class NodeProcess {
             + extraArguments
     }
 
+    /// Spawns one process at a time: Foundation's `Process.run` on Linux lists the open file
+    /// descriptors to close in the child, and another test closing its log handle meanwhile
+    /// makes the spawn fail with EBADF.
+    private static let spawnLock = NSLock()
+
     func start() throws {
+        Self.spawnLock.lock()
+        defer { Self.spawnLock.unlock() }
         precondition(!isRunning, "\(id) is already running")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: logFile.path) {
@@ -91,11 +98,14 @@ final class NodeProcess {
     /// process behind.
     func forceStop() {
         guard let process else { return }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        // Not `waitUntilExit()`: on Linux it can block forever when Foundation's reaper has
+        // not noticed the exit. Poll with a deadline, then reap the child ourselves.
+        for _ in 0..<500 where process.isRunning { usleep(10_000) }
+        if process.isRunning { _ = waitpid(pid, nil, WNOHANG) }
     }
 
     func logTail(lines: Int = 40) -> String {

@@ -11,9 +11,10 @@ final class TestCluster {
     /// Flags every node of this cluster gets (timing, snapshot policy).
     let commonArguments: [String]
 
-    /// Fast, but with a request timeout well inside the HTTP client's.
+    /// Fast elections; a request timeout with slack for a loaded 2-core machine, still well
+    /// inside the HTTP client's 20 s.
     static let timingArguments = ["--tick-ms", "10", "--heartbeat-ticks", "5", "--election-ticks", "30",
-                                  "--request-timeout-ms", "2000"]
+                                  "--request-timeout-ms", "5000"]
 
     private init(extraArguments: [String]) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("kvserver-tests-\(UUID().uuidString)")
