@@ -91,7 +91,16 @@ public enum ProcessSpawner {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
+        var result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
+        // ETXTBSY: some process (often a fork elsewhere in this one, between its fork and exec)
+        // still holds the executable open for writing, as right after a rebuild or an install.
+        // That passes within moments, so it is worth a few short retries rather than a crash state.
+        var retries = 0
+        while result == ETXTBSY && retries < 40 {
+            retries += 1
+            usleep(25_000)
+            result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
+        }
         guard result == 0 else {
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }

@@ -20,11 +20,16 @@ enum FakeKVNode {
 
         """
 
-    /// Writes the script into `directory` and returns its path.
+    /// Writes the script into `directory` and returns its path. The file is opened
+    /// close-on-exec: a write descriptor inherited by a process another test is forking at
+    /// that moment would make exec of the script fail with ETXTBSY.
     static func install(in directory: URL) throws -> String {
-        let url = directory.appendingPathComponent("fake-kv-node")
-        try script.write(to: url, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
-        return url.path
+        let path = directory.appendingPathComponent("fake-kv-node").path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(fd) }
+        let bytes = Array(script.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw CocoaError(.fileWriteUnknown) }
+        return path
     }
 }
