@@ -85,16 +85,22 @@ public final class DurableStore: Sendable {
         }
     }
 
-    /// Handles a whole `Ready` in one write transaction and one sync: stages snapshot chunks,
-    /// installs a completed snapshot, writes hard state and entries, and applies the committed
-    /// entries (which are already durable from earlier batches). Returns what applying did.
+    /// Handles a whole `Ready` in one write transaction: stages snapshot chunks, installs a
+    /// completed snapshot, writes hard state and entries, and applies the committed entries
+    /// (which are already durable from earlier batches). Returns what applying did.
+    ///
+    /// When the Ready must not be lost (new term, vote, entries or snapshot data) the
+    /// transaction is fully durable. When it only moves the commit index and applies, a
+    /// power loss may roll it back without harm: the entries are in the durable log and are
+    /// applied again on restart, so it takes one sync instead of two.
     public func persistAndApply(_ ready: Ready) async throws(KVStoreError) -> [AppliedEntry] {
-        guard ready.mustSync || !ready.committedEntries.isEmpty else { return [] }
+        guard ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty else { return [] }
+        let durability: CommitDurability = ready.mustSync ? .durable : .replayable
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
             if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
             if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
             var results: [AppliedEntry] = []
-            try self.log.update { txn, s throws(KVStoreError) in
+            try self.log.update(durability) { txn, s throws(KVStoreError) in
                 if let hardState = ready.hardState { try self.log.setHardState(hardState, txn, &s) }
                 try self.log.append(ready.entries, txn, &s)
                 results = try self.stateMachine.apply(ready.committedEntries, txn)

@@ -15,6 +15,17 @@ public struct LMDBOptions: Sendable {
     }
 }
 
+/// How a write transaction reaches the disk.
+enum CommitDurability: Sendable {
+    /// Data pages synced, then the meta page written and synced: the transaction survives
+    /// a power loss once commit returns. Two syncs.
+    case durable
+    /// Data pages synced, the meta page left for the next sync (LMDB's per-transaction
+    /// `MDB_NOMETASYNC`). The database is never corrupted, but a power loss may roll this
+    /// transaction back: only for writes the Raft log can replay. One sync.
+    case replayable
+}
+
 /// One LMDB environment (one data directory) with its named databases. Reads run on the
 /// caller's thread (`MDB_NOTLS` allows that); writes run on the environment's write thread.
 final class Environment: @unchecked Sendable {
@@ -96,13 +107,15 @@ final class Environment: @unchecked Sendable {
         try await writer.run(body)
     }
 
-    /// One write transaction, committed with one sync. `body` may run more than once (the map
-    /// grows between attempts), so it must not change anything outside the transaction.
-    func transact<T>(_ body: (Transaction) throws(KVStoreError) -> T) throws(KVStoreError) -> T {
+    /// One write transaction. `body` may run more than once (the map grows between
+    /// attempts), so it must not change anything outside the transaction.
+    func transact<T>(
+        _ durability: CommitDurability = .durable, _ body: (Transaction) throws(KVStoreError) -> T
+    ) throws(KVStoreError) -> T {
         precondition(writer.isCurrent, "write transactions belong on the write thread")
         while true {
             do throws(KVStoreError) {
-                return try attempt(body)
+                return try attempt(durability, body)
             } catch where LMDBStatus.isMapFull(error) {
                 try grow()
             }
@@ -119,10 +132,13 @@ final class Environment: @unchecked Sendable {
         }
     }
 
-    private func attempt<T>(_ body: (Transaction) throws(KVStoreError) -> T) throws(KVStoreError) -> T {
+    private func attempt<T>(
+        _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T
+    ) throws(KVStoreError) -> T {
         if isClosed { throw .closed }
         var txn: OpaquePointer?
-        try LMDBStatus.check(mdb_txn_begin(env, nil, 0, &txn), "txn_begin(write)")
+        let flags: UInt32 = durability == .replayable ? UInt32(MDB_NOMETASYNC) : 0
+        try LMDBStatus.check(mdb_txn_begin(env, nil, flags, &txn), "txn_begin(write)")
         let result: T
         do throws(KVStoreError) {
             result = try body(Transaction(handle: txn!, isReadOnly: false))

@@ -6,7 +6,8 @@ import Transport
 /// Owns one RaftNode and serialises everything that touches it.
 ///
 /// A single driver loop turns each `Ready` into work in the order the persistence contract
-/// demands: persist (one LMDB transaction, one sync), then send, then apply, then advance.
+/// demands: send the leader's replication, persist and apply (one LMDB transaction), then
+/// send the rest, answer waiters, and advance.
 /// While a batch is being persisted the actor is free, so messages and proposals that
 /// arrive meanwhile step the node and land in the next batch: that is the group commit.
 public actor NodeRuntime {
@@ -143,10 +144,13 @@ public actor NodeRuntime {
         let ready = raft.ready()
         metrics.update { $0.readyBatches += 1; $0.entriesPersisted += UInt64(ready.entries.count) }
 
-        // 1. Durable before anything leaves the node. The committed entries are applied in
-        //    the same transaction: they are durable already, and one sync serves both.
+        // 0. A leader's AppendEntries go out while its own log write runs.
+        transport.send(ready.replicationMessages)
+
+        // 1. Durable before anything else leaves the node. The committed entries are applied
+        //    in the same transaction: they are durable already, and one commit serves both.
         var results: [AppliedEntry] = []
-        if ready.mustSync || !ready.committedEntries.isEmpty {
+        if ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty {
             let started = ContinuousClock.now
             await retryingWhileFull { () throws(KVStoreError) in results = try await self.store.persistAndApply(ready) }
             let elapsed = (ContinuousClock.now - started).seconds
@@ -164,7 +168,7 @@ public actor NodeRuntime {
         for read in ready.readStates { readConfirmed(read) }
         for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
 
-        // 4. Advance.
+        // 3. Advance.
         raft.advance(ready)
         releaseAppliedReads()
         promoteCaughtUpLearners()

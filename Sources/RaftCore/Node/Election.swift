@@ -160,6 +160,7 @@ extension RaftNode {
             progress[member] = Progress(next: log.lastIndex + 1, isLearner: !conf.isVoter(member),
                                         maxInflight: config.maxInflightMessages)
         }
+        progress[id]?.match = log.stableLastIndex
         uncommitted = []
         uncommittedBytes = 0
         // "Upon election: send initial empty AppendEntries" — as a no-op entry of our term,

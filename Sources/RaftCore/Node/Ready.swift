@@ -1,7 +1,9 @@
 /// Everything the node asks the outside world to do, handed out as one value.
 ///
 /// The embedding program must, in this order:
-/// 1. make `hardState`, `entries`, `snapshotChunks` and `snapshotToInstall` durable (one sync),
+/// 0. send `replicationMessages` (they may also go out during step 1),
+/// 1. make `hardState`, `entries`, `snapshotChunks` and `snapshotToInstall` durable (one sync
+///    when `mustSync`; a change of the commit index alone may be written lazily),
 /// 2. send `messages`,
 /// 3. apply `committedEntries` in order and answer `readStates` once their index is applied,
 /// 4. call `advance(_:)` with this value.
@@ -18,6 +20,11 @@ public struct Ready: Sendable, Equatable {
     public var snapshotChunks: [SnapshotChunk] = []
     /// A completely received snapshot: replace the state machine and the log with it.
     public var snapshotToInstall: SnapshotMetadata?
+    /// A leader's AppendEntries and heartbeats, in a term already durable: they need not
+    /// wait for this Ready's own disk write, so the leader writes its log in parallel with
+    /// its followers (the dissertation's section 10.2.1). Safe because the leader counts its
+    /// own entries toward a majority only after `advance(_:)` reports them durable.
+    public var replicationMessages: [Message] = []
     /// Messages to send once the above is durable.
     public var messages: [Message] = []
     /// Committed entries to apply, in order.
@@ -27,10 +34,11 @@ public struct Ready: Sendable, Equatable {
     /// Local reads that will never be confirmed here (leadership changed): fail or retry them.
     public var abandonedReads: [UInt64] = []
 
-    /// True when something must be written before messages may leave.
-    public var mustSync: Bool {
-        hardState != nil || !entries.isEmpty || !snapshotChunks.isEmpty || snapshotToInstall != nil
-    }
+    /// True when something must be durable before `messages` may leave: a new term or vote,
+    /// entries, or snapshot data. When only the commit index changed, it may be written
+    /// without a sync: a node that loses it relearns it from the leader, and the entries it
+    /// covers are durable already (etcd's MustSync rule).
+    public var mustSync = false
 }
 
 /// Volatile state worth reporting when it changes.

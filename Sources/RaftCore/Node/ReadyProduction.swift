@@ -28,7 +28,9 @@ extension RaftNode {
             ready.softState = softState
             handedOutSoftState = softState
         }
-        if hardState != handedOutHardState {
+        // The previous Ready was advanced, so what it handed out is durable.
+        let durable = handedOutHardState
+        if hardState != durable {
             ready.hardState = hardState
             handedOutHardState = hardState
         }
@@ -37,7 +39,15 @@ extension RaftNode {
         pendingSnapshotChunks = []
         ready.snapshotToInstall = snapshotReadyToInstall
         snapshotReadyToInstall = nil
-        ready.messages = outbox
+        ready.mustSync = hardState.term != durable.term || hardState.vote != durable.vote || !ready.entries.isEmpty
+            || !ready.snapshotChunks.isEmpty || ready.snapshotToInstall != nil
+        if role == .leader && term == durable.term {
+            for message in outbox {
+                if message.body.isReplication { ready.replicationMessages.append(message) } else { ready.messages.append(message) }
+            }
+        } else {
+            ready.messages = outbox
+        }
         outbox = []
         ready.committedEntries = log.nextCommittedEntries(maxBytes: Self.maxApplyBytesPerReady)
         ready.readStates = readStates
@@ -57,6 +67,7 @@ extension RaftNode {
         }
         if let last = ready.entries.last {
             log.stableTo(index: last.index, term: last.term)
+            ownLogPersisted()
         }
         for entry in ready.committedEntries {
             log.appliedTo(entry.index)

@@ -21,17 +21,27 @@ extension RaftNode {
 
     /// Leader: append to our own log and schedule replication. Sends are deferred to the
     /// next `ready()`, so all proposals made in between share one AppendEntries per follower.
+    /// Our own copy counts toward a majority only once it is durable (`ownLogPersisted`).
     mutating func appendAsLeader(_ entries: [Entry]) {
         log.append(entries)
         for entry in entries where !entry.data.isEmpty {
             uncommitted.append((entry.index, entry.byteSize))
             uncommittedBytes += entry.byteSize
         }
-        progress[id]?.match = log.lastIndex
         progress[id]?.next = log.lastIndex + 1
         needsBroadcast = true
-        // A single voter commits on its own.
-        maybeCommit()
+    }
+
+    /// Leader: the application made our own log durable up to `log.stableLastIndex`.
+    ///
+    /// A leader sends AppendEntries while it writes its own log (the dissertation's section
+    /// 10.2.1), so its match index moves only here, never at append time. A commit index is
+    /// therefore always backed by a majority of durable copies, and whatever carries it may
+    /// leave before the leader's disk write finishes.
+    mutating func ownLogPersisted() {
+        guard role == .leader, let match = progress[id]?.match, log.stableLastIndex > match else { return }
+        progress[id]!.match = log.stableLastIndex
+        if maybeCommit() { needsBroadcast = true }
     }
 
     /// Sends whatever each follower is missing: new entries, or just a newer commit index.

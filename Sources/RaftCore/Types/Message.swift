@@ -40,6 +40,17 @@ public enum MessageBody: Sendable, Equatable {
     case readIndexResponse(ReadIndexResponse)
 }
 
+extension MessageBody {
+    /// A leader's AppendEntries or heartbeat: what may leave before the leader's own disk
+    /// write (see `Ready.replicationMessages`).
+    var isReplication: Bool {
+        switch self {
+        case .append, .heartbeat: true
+        default: false
+        }
+    }
+}
+
 public struct VoteRequest: Sendable, Equatable {
     public var lastLogIndex: UInt64
     public var lastLogTerm: UInt64

@@ -124,6 +124,8 @@ struct ClusterSimulation {
 
     private mutating func handleReady(of node: SimulatedNode) throws(SimulationFailure) {
         let ready = node.raft!.ready()
+        // A leader replicates while its own write is under way.
+        network.send(ready.replicationMessages, now: now, random: &random)
         // Sometimes messages arrive while the batch is being persisted (group commit).
         if faultsActive && chance(10) {
             for message in network.deliverable(now: now) {
@@ -131,14 +133,15 @@ struct ClusterSimulation {
                 target.raft!.step(message)
             }
         }
-        // A crash before the batch is durable loses all of it, messages included.
-        if faultsActive && chance(1) && ready.mustSync {
+        // A crash before the batch is durable loses all of it but what already left.
+        if faultsActive && chance(1) && (ready.mustSync || !ready.committedEntries.isEmpty) {
             crash(node)
             return
         }
         node.persist(ready)
         network.send(ready.messages, now: now, random: &random)
         if let failure = node.apply(ready.committedEntries) { throw failure }
+        if ready.mustSync { node.synced() }
         acknowledgeWrites(on: node, applied: ready.committedEntries)
         node.confirmedReads.append(contentsOf: ready.readStates)
         for abandoned in ready.abandonedReads { outstandingReads[abandoned] = nil }
@@ -219,7 +222,7 @@ struct ClusterSimulation {
     }
 
     private mutating func crash(_ node: SimulatedNode) {
-        node.crash()
+        node.crash(losingUnsyncedWrites: chance(50))
         outstandingReads = outstandingReads.filter { $0.value.node != node.id }
         outstandingWrites.removeAll { $0.node == node.id }
     }

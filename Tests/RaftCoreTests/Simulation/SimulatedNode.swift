@@ -57,6 +57,10 @@ final class SimulatedNode {
     var restarts = 0
     /// Reads confirmed by Raft, waiting for the state machine to reach their index.
     var confirmedReads: [ReadState] = []
+    /// What the last synced write left: a Ready that only moved the commit index is
+    /// written without a sync (as kv-node does), and a power loss may undo it.
+    private var syncedStateMachine = SimulatedStateMachine()
+    private var syncedHardState = HardState()
 
     init(id: NodeID) { self.id = id }
 
@@ -66,11 +70,27 @@ final class SimulatedNode {
         var config = config
         config.applied = stateMachine.appliedIndex
         raft = RaftNode(config: config, storage: storage)
+        // What a node starts from is on disk by definition.
+        synced()
     }
 
-    func crash() {
+    /// Loses the RaftNode; with `losingUnsyncedWrites` (a power loss rather than a process
+    /// crash) also what was written since the last sync.
+    func crash(losingUnsyncedWrites: Bool) {
         raft = nil
         confirmedReads = []
+        if losingUnsyncedWrites {
+            stateMachine = syncedStateMachine
+            var hardState = syncedHardState
+            hardState.commit = max(hardState.commit, storage.snapshotMetadata().index)
+            storage.setHardState(hardState)
+        }
+    }
+
+    /// Everything written so far is durable (a synced write flushes earlier lazy ones too).
+    func synced() {
+        syncedStateMachine = stateMachine
+        syncedHardState = storage.hardState
     }
 
     /// Does what the embedding program must do with a Ready: persist, then hand messages
@@ -114,6 +134,7 @@ final class SimulatedNode {
         let metadata = raft.snapshotMetadataAtApplied
         precondition(metadata.index == stateMachine.appliedIndex)
         storage.createSnapshot(metadata, data: stateMachine.encoded())
+        synced()
     }
 }
 

@@ -84,6 +84,24 @@ final class TestCluster {
         return try body(&nodes[id]!)
     }
 
+    /// Runs `body` on a node and takes its Ready without handling it: the node's write is
+    /// "under way" (messages may be injected meanwhile) until `complete(_:on:)`.
+    func beginReady<T, E: Error>(_ id: NodeID, after body: (inout RaftNode) throws(E) -> T) throws(E) -> (T, Ready) {
+        let result = try body(&nodes[id]!)
+        let ready = nodes[id]!.ready()
+        readies[id, default: []].append(ready)
+        checkReplicationMayPrecedeTheWrite(ready, on: id)
+        sent.append(contentsOf: ready.replicationMessages)
+        inFlight.append(contentsOf: ready.replicationMessages)
+        return (result, ready)
+    }
+
+    /// Finishes a Ready taken by `beginReady`, then handles whatever follows.
+    func complete(_ ready: Ready, on id: NodeID) {
+        finish(ready, on: id)
+        process(id)
+    }
+
     func tick(_ id: NodeID, times: Int = 1) {
         for _ in 0..<times { with(id) { $0.tick() } }
     }
@@ -194,13 +212,21 @@ final class TestCluster {
             precondition(rounds < 1_000, "\(id) keeps producing Ready values")
             let ready = nodes[id]!.ready()
             readies[id, default: []].append(ready)
-            persist(ready, on: id)
-            checkMessagesAreBackedByStorage(ready, on: id)
-            sent.append(contentsOf: ready.messages)
-            inFlight.append(contentsOf: ready.messages)
-            apply(ready, on: id)
-            nodes[id]!.advance(ready)
+            checkReplicationMayPrecedeTheWrite(ready, on: id)
+            sent.append(contentsOf: ready.replicationMessages)
+            inFlight.append(contentsOf: ready.replicationMessages)
+            finish(ready, on: id)
         }
+    }
+
+    /// Persist, send the rest, apply, advance.
+    private func finish(_ ready: Ready, on id: NodeID) {
+        persist(ready, on: id)
+        checkMessagesAreBackedByStorage(ready, on: id)
+        sent.append(contentsOf: ready.messages)
+        inFlight.append(contentsOf: ready.messages)
+        apply(ready, on: id)
+        nodes[id]!.advance(ready)
     }
 
     private func persist(_ ready: Ready, on id: NodeID) {
@@ -223,6 +249,32 @@ final class TestCluster {
         }
         storage.append(ready.entries)
         if let hardState = ready.hardState { storage.setHardState(hardState) }
+    }
+
+    /// Messages a leader sends before its own write: checked against storage as it was
+    /// before this Ready. Their term must already be durable, and the commit index they
+    /// carry must be stored on a majority of voters (the leader's own unwritten entries
+    /// must not have counted).
+    private func checkReplicationMayPrecedeTheWrite(_ ready: Ready, on id: NodeID) {
+        let durableTerm = storages[id]!.hardState.term
+        let voters = nodes[id]!.configuration.voters
+        for message in ready.replicationMessages {
+            if message.term != durableTerm {
+                contractViolations.append("\(id) replicated in term \(message.term) before persisting it (durable \(durableTerm))")
+            }
+            let commit: UInt64
+            switch message.body {
+            case .append(let request): commit = request.leaderCommit
+            case .heartbeat(let heartbeat): commit = heartbeat.commit
+            default:
+                contractViolations.append("\(id) sent \(message.body) ahead of its write")
+                continue
+            }
+            let holders = voters.filter { (storages[$0]?.lastIndex() ?? 0) >= commit }.count
+            if holders < voters.count / 2 + 1 {
+                contractViolations.append("\(id) sent commit \(commit) held durably by only \(holders) of \(voters.count) voters")
+            }
+        }
     }
 
     /// "Hard state and new entries are durable before any message that depends on them
