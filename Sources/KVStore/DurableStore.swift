@@ -93,18 +93,23 @@ public final class DurableStore: Sendable {
     /// transaction is fully durable. When it only moves the commit index and applies, a
     /// power loss may roll it back without harm: the entries are in the durable log and are
     /// applied again on restart, so it takes one sync instead of two.
-    public func persistAndApply(_ ready: Ready) async throws(KVStoreError) -> [AppliedEntry] {
+    ///
+    /// `applied` is called with the results once they are known, just before the
+    /// transaction commits (see `EarlyAnswers` for why answering then is safe).
+    public func persistAndApply(
+        _ ready: Ready, applied: @escaping @Sendable ([AppliedEntry]) -> Void = { _ in }
+    ) async throws(KVStoreError) -> [AppliedEntry] {
         guard ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty else { return [] }
         let durability: CommitDurability = ready.mustSync ? .durable : .replayable
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
             if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
             if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
             var results: [AppliedEntry] = []
-            try self.log.update(durability) { txn, s throws(KVStoreError) in
+            try self.log.update(durability, { txn, s throws(KVStoreError) in
                 if let hardState = ready.hardState { try self.log.setHardState(hardState, txn, &s) }
                 try self.log.append(ready.entries, txn, &s)
                 results = try self.stateMachine.apply(ready.committedEntries, txn)
-            }
+            }, beforeCommit: { applied(results) })
             return results
         }
     }

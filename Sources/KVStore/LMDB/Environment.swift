@@ -108,14 +108,16 @@ final class Environment: @unchecked Sendable {
     }
 
     /// One write transaction. `body` may run more than once (the map grows between
-    /// attempts), so it must not change anything outside the transaction.
+    /// attempts), so it must not change anything outside the transaction. `beforeCommit`
+    /// sees the result of the attempt that is about to commit.
     func transact<T>(
-        _ durability: CommitDurability = .durable, _ body: (Transaction) throws(KVStoreError) -> T
+        _ durability: CommitDurability = .durable, _ body: (Transaction) throws(KVStoreError) -> T,
+        beforeCommit: (T) -> Void = { _ in }
     ) throws(KVStoreError) -> T {
         precondition(writer.isCurrent, "write transactions belong on the write thread")
         while true {
             do throws(KVStoreError) {
-                return try attempt(durability, body)
+                return try attempt(durability, body, beforeCommit)
             } catch where LMDBStatus.isMapFull(error) {
                 try grow()
             }
@@ -133,7 +135,7 @@ final class Environment: @unchecked Sendable {
     }
 
     private func attempt<T>(
-        _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T
+        _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T, _ beforeCommit: (T) -> Void
     ) throws(KVStoreError) -> T {
         if isClosed { throw .closed }
         var txn: OpaquePointer?
@@ -146,6 +148,7 @@ final class Environment: @unchecked Sendable {
             mdb_txn_abort(txn)
             throw error
         }
+        beforeCommit(result)
         // Commit frees the transaction whether or not it succeeds.
         try LMDBStatus.check(mdb_txn_commit(txn), "commit")
         return result

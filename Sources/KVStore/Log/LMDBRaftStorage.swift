@@ -127,14 +127,15 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     /// Runs one write transaction over the log state and publishes the new state once it
     /// has committed. Write thread only.
     func update(
-        _ durability: CommitDurability = .durable, _ body: (Transaction, inout State) throws(KVStoreError) -> Void
+        _ durability: CommitDurability = .durable, _ body: (Transaction, inout State) throws(KVStoreError) -> Void,
+        beforeCommit: () -> Void = {}
     ) throws(KVStoreError) {
         let before = state.current
-        let after = try environment.transact(durability) { txn throws(KVStoreError) -> State in
+        let after = try environment.transact(durability, { txn throws(KVStoreError) -> State in
             var s = before
             try body(txn, &s)
             return s
-        }
+        }, beforeCommit: { _ in beforeCommit() })
         state.withLock { $0 = after }
     }
 

@@ -4,13 +4,13 @@ import Transport
 
 /// A proposal waiting for its entry to be applied. Keyed by log index: if a different
 /// entry (another term) is applied there, the proposal was lost and may be retried.
-struct PendingProposal {
+struct PendingProposal: Sendable {
     var term: UInt64
     var deadline: ContinuousClock.Instant
     var continuation: CheckedContinuation<ProposalResult, any Error>
 }
 
-enum ProposalResult {
+enum ProposalResult: Sendable {
     case applied(ApplyOutcome)
     /// Another entry took this index (leadership changed first): nothing was applied.
     case lost
@@ -151,6 +151,16 @@ extension NodeRuntime {
         case .readIndex:
             incoming.respond(.failure(code: 400, message: "read index requests travel as Raft messages"))
         }
+    }
+
+    /// Hands the waiters on `entries` to the batch that applies them (see `EarlyAnswers`).
+    func takeProposals(waitingOn entries: [Entry]) -> [UInt64: [PendingProposal]] {
+        guard !proposals.isEmpty else { return [:] }
+        var taken: [UInt64: [PendingProposal]] = [:]
+        for entry in entries {
+            if let waiting = proposals.removeValue(forKey: entry.index) { taken[entry.index] = waiting }
+        }
+        return taken
     }
 
     func completeProposal(_ applied: AppliedEntry) {

@@ -150,9 +150,12 @@ public actor NodeRuntime {
         // 1. Durable before anything else leaves the node. The committed entries are applied
         //    in the same transaction: they are durable already, and one commit serves both.
         var results: [AppliedEntry] = []
+        let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
         if ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty {
             let started = ContinuousClock.now
-            await retryingWhileFull { () throws(KVStoreError) in results = try await self.store.persistAndApply(ready) }
+            await retryingWhileFull { () throws(KVStoreError) in
+                results = try await self.store.persistAndApply(ready, applied: early.answer)
+            }
             let elapsed = (ContinuousClock.now - started).seconds
             metrics.update {
                 $0.syncDuration.observe(elapsed)
@@ -164,6 +167,7 @@ public actor NodeRuntime {
         // 2. Send, then answer whoever waits on the applied entries.
         transport.send(ready.messages)
         if let soft = ready.softState { leadershipChanged(soft) }
+        for (index, waiting) in early.remaining() { proposals[index, default: []].append(contentsOf: waiting) }
         for result in results { completeProposal(result) }
         for read in ready.readStates { readConfirmed(read) }
         for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
