@@ -1,3 +1,4 @@
+import Foundation
 import KVStore
 import RaftCore
 import Testing
@@ -39,6 +40,30 @@ import Testing
         #expect(served.isLast && !served.bytes.isEmpty)
     }
 
+    @Test func anApplyOnlyReadyAnswersBeforeItsCommitAndIsThereAfterReopen() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let entries = [entry(1, term: 1, .put("k", bytes("v"))), entry(2, term: 1, .delete("k"))]
+        var ready = Ready()
+        ready.hardState = HardState(term: 1, vote: "n1", commit: 2)
+        ready.committedEntries = entries
+        #expect(!ready.mustSync, "only the commit index moved")
+        do {
+            let store = try DurableStore(directory: dir.path)
+            defer { store.close() }
+            try await store.log.persist(hardState: HardState(term: 1, vote: "n1", commit: 0), entries: entries)
+            let early = AnswerRecorder()
+            let results = try await store.persistAndApply(ready, applied: early.record)
+            #expect(early.calls == [results])
+            #expect(results.map(\.outcome) == [.applied(KVResult(revision: 1)), .applied(KVResult(revision: 2, deleted: true))])
+        }
+        let store = try DurableStore(directory: dir.path)
+        defer { store.close() }
+        #expect(store.log.initialState().hardState.commit == 2)
+        #expect(try store.stateMachine.appliedPosition() == LogPosition(index: 2, term: 1))
+        #expect(try store.stateMachine.get("k") == nil)
+    }
+
     @Test func mapGrowsFromATinyInitialSize() async throws {
         let options = StoreOptions(lmdb: LMDBOptions(initialMapSize: 64 << 10))
         try await withStore(options: options) { store, _ in
@@ -78,5 +103,17 @@ import Testing
             _ = try await store.stateMachine.apply(next)
             #expect(try store.stateMachine.list().map(\.key) == ["after", "kept"])
         }
+    }
+}
+
+/// Records what `persistAndApply` reported before committing, from the write thread.
+final class AnswerRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [[AppliedEntry]] = []
+
+    var calls: [[AppliedEntry]] { lock.withLock { recorded } }
+
+    @Sendable func record(_ results: [AppliedEntry]) {
+        lock.withLock { recorded.append(results) }
     }
 }

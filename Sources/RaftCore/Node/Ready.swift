@@ -39,6 +39,8 @@ public struct Ready: Sendable, Equatable {
     /// without a sync: a node that loses it relearns it from the leader, and the entries it
     /// covers are durable already (etcd's MustSync rule).
     public var mustSync = false
+
+    public init() {}
 }
 
 /// Volatile state worth reporting when it changes.
