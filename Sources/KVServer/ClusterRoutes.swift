@@ -20,14 +20,24 @@ struct ClusterRoutes {
         idPattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
-    private func join(_ request: Request) async -> Response {
+    /// The JSON body of a membership request and its valid `"id"`, or the 400 to answer.
+    private func member(of request: Request) async -> Result<(id: String, body: [String: Any]), APIFailure> {
         let object: [String: Any]
         switch await JSON.object(from: request, limit: 64 << 10) {
         case .success(let o): object = o
-        case .failure(let failure): return failure.response
+        case .failure(let failure): return .failure(failure)
         }
         guard let id = object["id"] as? String, Self.validID(id) else {
-            return JSON.error(400, "\"id\" must match ^[A-Za-z0-9_-]{1,64}$")
+            return .failure(APIFailure(400, "\"id\" must match ^[A-Za-z0-9_-]{1,64}$"))
+        }
+        return .success((id, object))
+    }
+
+    private func join(_ request: Request) async -> Response {
+        let id: String, object: [String: Any]
+        switch await member(of: request) {
+        case .success(let parsed): (id, object) = parsed
+        case .failure(let failure): return failure.response
         }
         guard let raft = (object["raft_addr"] as? String).flatMap(HostPort.init(parsing:)),
               let api = (object["api_addr"] as? String).flatMap(HostPort.init(parsing:)) else {
@@ -43,13 +53,10 @@ struct ClusterRoutes {
     }
 
     private func remove(_ request: Request) async -> Response {
-        let object: [String: Any]
-        switch await JSON.object(from: request, limit: 64 << 10) {
-        case .success(let o): object = o
+        let id: String
+        switch await member(of: request) {
+        case .success(let parsed): id = parsed.id
         case .failure(let failure): return failure.response
-        }
-        guard let id = object["id"] as? String, Self.validID(id) else {
-            return JSON.error(400, "\"id\" must match ^[A-Za-z0-9_-]{1,64}$")
         }
         if let redirect = await redirectToLeader(path: "/cluster/remove") { return redirect }
         do {

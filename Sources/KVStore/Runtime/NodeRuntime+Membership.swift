@@ -68,17 +68,7 @@ extension NodeRuntime {
             } catch {
                 throw RuntimeError(error)
             }
-            wake()
-            let result: ProposalResult
-            do {
-                result = try await withCheckedThrowingContinuation { continuation in
-                    proposals[receipt.index, default: []].append(
-                        PendingProposal(term: receipt.term, deadline: deadline, continuation: continuation))
-                }
-            } catch {
-                throw error as? RuntimeError ?? .internalError("\(error)")
-            }
-            if case .applied = result { return }
+            if case .applied = try await awaitApplied(receipt, deadline: deadline) { return }
         }
     }
 

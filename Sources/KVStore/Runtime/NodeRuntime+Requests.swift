@@ -75,22 +75,32 @@ extension NodeRuntime {
             return nil
         }
         metrics.update { $0.proposals += 1 }
-        wake()
         let result: ProposalResult
         do {
-            result = try await withCheckedThrowingContinuation { continuation in
-                proposals[receipt.index, default: []].append(
-                    PendingProposal(term: receipt.term, deadline: deadline, continuation: continuation))
-            }
+            result = try await awaitApplied(receipt, deadline: deadline)
         } catch {
             metrics.update { $0.proposalsFailed += 1 }
-            throw error as? RuntimeError ?? .internalError("\(error)")
+            throw error
         }
         switch result {
         case .lost:
             return nil
         case .applied(let outcome):
             return try Self.result(of: outcome)
+        }
+    }
+
+    /// Waits until the entry at `receipt.index` is applied (or another entry took its place,
+    /// or the deadline or a shutdown fails the wait).
+    func awaitApplied(_ receipt: ProposalReceipt, deadline: ContinuousClock.Instant) async throws(RuntimeError) -> ProposalResult {
+        wake()
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                proposals[receipt.index, default: []].append(
+                    PendingProposal(term: receipt.term, deadline: deadline, continuation: continuation))
+            }
+        } catch {
+            throw error as? RuntimeError ?? .internalError("\(error)")
         }
     }
 

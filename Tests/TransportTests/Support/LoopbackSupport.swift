@@ -94,6 +94,9 @@ func testConfiguration(_ id: NodeID, cluster: String = "test-cluster", port: Int
     var configuration = TransportConfiguration(localID: id, clusterID: cluster, host: "127.0.0.1", port: port)
     configuration.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(5), maximum: .milliseconds(100))
     configuration.connectTimeout = .seconds(1)
+    // A raw test peer may be starved for seconds on a loaded machine between connecting and
+    // sending its hello; the server must not give up on it meanwhile.
+    configuration.handshakeTimeout = .seconds(60)
     return configuration
 }
 
