@@ -13,6 +13,8 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     private let clusterID: String
     private let handshakeTimeout: TimeAmount
     private let sink: EventSink
+    /// Told when a peer completes a handshake with us.
+    private let greeted: @Sendable (NodeID) -> Void
     private var logger: Logger
 
     private var peer: NodeID?
@@ -20,11 +22,13 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     private var readWanted = false
     private var handshakeDeadline: Scheduled<Void>?
 
-    init(localID: NodeID, clusterID: String, handshakeTimeout: Duration, sink: EventSink, logger: Logger) {
+    init(localID: NodeID, clusterID: String, handshakeTimeout: Duration, sink: EventSink,
+         greeted: @escaping @Sendable (NodeID) -> Void = { _ in }, logger: Logger) {
         self.localID = localID
         self.clusterID = clusterID
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.sink = sink
+        self.greeted = greeted
         self.logger = logger
     }
 
@@ -73,6 +77,7 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         logger.debug("accepted connection")
         HandshakeAccept(responder: localID).writeFrame(into: &buffer)
         context.writeAndFlush(NIOAny(buffer), promise: nil)
+        greeted(hello.sender)
     }
 
     private func receive(_ frame: Frame, from peer: NodeID, context: ChannelHandlerContext) throws {

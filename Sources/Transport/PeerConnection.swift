@@ -309,6 +309,22 @@ final class PeerConnection: Sendable {
         }
     }
 
+    /// The peer just connected to us, so it is up: if we are waiting out a backoff to reach
+    /// it, dial now. Without this a restarted peer would wait for our backoff (which grew
+    /// while it was down) before hearing from us.
+    func peerIsUp() {
+        let reconnect: Scheduled<Void>? = state.withLock { state in
+            guard state.phase == .backingOff, let reconnect = state.reconnect else { return nil }
+            state.reconnect = nil
+            state.attempt = 0
+            return reconnect
+        }
+        guard let reconnect else { return }
+        reconnect.cancel()
+        logger.debug("peer connected to us; redialing now")
+        eventLoop.execute { self.connect() }
+    }
+
     /// Stops for good: cancels the pending redial, closes the channel, fails waiting requests.
     func close() async {
         let (channel, reconnect, waiters) = state.withLock { state in

@@ -68,8 +68,10 @@ public final class RaftTransport: Sendable {
         let (sink, events) = EventSink.make(
             lowWatermark: configuration.inboundLowWatermark, highWatermark: configuration.inboundHighWatermark)
         let server: TransportServer
+        let relay = GreetingRelay()
         do {
-            server = try await TransportServer.bind(configuration: configuration, group: group, sink: sink, logger: logger)
+            server = try await TransportServer.bind(
+                configuration: configuration, group: group, sink: sink, greeted: relay.greeted, logger: logger)
         } catch {
             sink.finish()
             if ownsGroup { try? await group.shutdownGracefully() }
@@ -79,8 +81,15 @@ public final class RaftTransport: Sendable {
         let transport = RaftTransport(
             configuration: configuration, group: group, ownsGroup: ownsGroup,
             server: server, sink: sink, events: events, logger: logger)
+        relay.attach(transport)
         transport.setPeers(peers)
         return transport
+    }
+
+    /// A peer completed a handshake on an inbound connection: it is up, so stop waiting
+    /// out our backoff to reach it.
+    fileprivate func peerIsUp(_ peer: NodeID) {
+        book.withLock { $0.connections[peer] }?.peerIsUp()
     }
 
     // MARK: Sending
@@ -167,5 +176,20 @@ public final class RaftTransport: Sendable {
         sink.finish()
         if ownsGroup { try? await group.shutdownGracefully() }
         logger.info("transport shut down")
+    }
+}
+
+/// Carries the server's "a peer greeted us" to the transport, which exists only once the
+/// server is bound (weakly: the transport owns the server).
+private final class GreetingRelay: Sendable {
+    private struct Target { weak var transport: RaftTransport? }
+    private let target = Mutex(Target())
+
+    func attach(_ transport: RaftTransport) {
+        target.withLock { $0.transport = transport }
+    }
+
+    @Sendable func greeted(_ peer: NodeID) {
+        target.withLock { $0.transport }?.peerIsUp(peer)
     }
 }

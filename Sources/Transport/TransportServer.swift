@@ -18,7 +18,8 @@ final class TransportServer: Sendable {
     }
 
     static func bind(
-        configuration: TransportConfiguration, group: any EventLoopGroup, sink: EventSink, logger: Logger
+        configuration: TransportConfiguration, group: any EventLoopGroup, sink: EventSink,
+        greeted: @escaping @Sendable (NodeID) -> Void, logger: Logger
     ) async throws -> TransportServer {
         let inbound = OpenChannels()
         let channel = try await ServerBootstrap(group: group)
@@ -32,7 +33,8 @@ final class TransportServer: Sendable {
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                         InboundPeerHandler(
                             localID: configuration.localID, clusterID: configuration.clusterID,
-                            handshakeTimeout: configuration.handshakeTimeout, sink: sink, logger: logger))
+                            handshakeTimeout: configuration.handshakeTimeout, sink: sink, greeted: greeted,
+                            logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

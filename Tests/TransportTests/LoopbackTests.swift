@@ -84,6 +84,40 @@ import Testing
         }
     }
 
+    @Test func aRestartedPeerThatDialsUsIsRedialedWithoutWaitingOutTheBackoff() async throws {
+        var patient = testConfiguration("a")
+        // Only the restarted peer's own dial can explain a reconnection within this test.
+        patient.reconnectBackoff = ReconnectBackoff(initial: .seconds(600), maximum: .seconds(600))
+        try await withTransports([patient, testConfiguration("b")]) { transports in
+            let (alpha, beta) = (transports[0], transports[1])
+            let alphaLog = EventLog(alpha)
+            let betaLog = EventLog(beta)
+            let betaAddress = try address(of: beta)
+            alpha.setPeer("b", address: betaAddress)
+            let ping = Message(from: "a", to: "b", term: 1, body: .heartbeat(Heartbeat(commit: 1)))
+            alpha.send(ping)
+            try await eventually("first delivery") { betaLog.read { !$0.messages.isEmpty } }
+
+            await beta.shutdown()
+            try await eventually("loss reported") { alphaLog.read { $0.unreachable.contains("b") } }
+
+            let restarted = try await RaftTransport.start(configuration: testConfiguration("b", port: betaAddress.port),
+                                                          peers: ["a": try address(of: alpha)])
+            do {
+                let restartedLog = EventLog(restarted)
+                restarted.send([Message(from: "b", to: "a", term: 1, body: .heartbeatResponse(HeartbeatResponse()))])
+                try await eventually("delivery after the peer dialed us") {
+                    alpha.send(ping)
+                    return restartedLog.read { !$0.messages.isEmpty }
+                }
+                await restarted.shutdown()
+            } catch {
+                await restarted.shutdown()
+                throw error
+            }
+        }
+    }
+
     @Test func wrongClusterIsRefusedAndLoggedOnBothSides() async throws {
         let logs = LogCapture()
         let configurations = [testConfiguration("a", cluster: "alpha"), testConfiguration("b", cluster: "beta")]
