@@ -52,19 +52,24 @@ import Testing
         }
     }
 
+    /// Has `alpha` reach `beta` once, then shuts `beta` down and waits until `alpha` noticed.
+    private func deliverThenShutDown(from alpha: RaftTransport, to beta: RaftTransport) async throws -> (Message, PeerAddress) {
+        let alphaLog = EventLog(alpha)
+        let betaLog = EventLog(beta)
+        let betaAddress = try address(of: beta)
+        alpha.setPeer("b", address: betaAddress)
+        let ping = Message(from: "a", to: "b", term: 1, body: .heartbeat(Heartbeat(commit: 1)))
+        alpha.send(ping)
+        try await eventually("first delivery") { betaLog.read { !$0.messages.isEmpty } }
+        await beta.shutdown()
+        try await eventually("loss reported") { alphaLog.read { $0.unreachable.contains("b") } }
+        return (ping, betaAddress)
+    }
+
     @Test func reconnectsAfterThePeerRestarts() async throws {
         try await withTransports([testConfiguration("a"), testConfiguration("b")]) { transports in
-            let (alpha, beta) = (transports[0], transports[1])
-            let alphaLog = EventLog(alpha)
-            let betaLog = EventLog(beta)
-            let betaAddress = try address(of: beta)
-            alpha.setPeer("b", address: betaAddress)
-            let ping = Message(from: "a", to: "b", term: 1, body: .heartbeat(Heartbeat(commit: 1)))
-            alpha.send(ping)
-            try await eventually("first delivery") { betaLog.read { !$0.messages.isEmpty } }
-
-            await beta.shutdown()
-            try await eventually("loss reported") { alphaLog.read { $0.unreachable.contains("b") } }
+            let alpha = transports[0]
+            let (ping, betaAddress) = try await deliverThenShutDown(from: alpha, to: transports[1])
 
             let restarted = try await RaftTransport.start(configuration: testConfiguration("b", port: betaAddress.port))
             do {
@@ -89,17 +94,8 @@ import Testing
         // Only the restarted peer's own dial can explain a reconnection within this test.
         patient.reconnectBackoff = ReconnectBackoff(initial: .seconds(600), maximum: .seconds(600))
         try await withTransports([patient, testConfiguration("b")]) { transports in
-            let (alpha, beta) = (transports[0], transports[1])
-            let alphaLog = EventLog(alpha)
-            let betaLog = EventLog(beta)
-            let betaAddress = try address(of: beta)
-            alpha.setPeer("b", address: betaAddress)
-            let ping = Message(from: "a", to: "b", term: 1, body: .heartbeat(Heartbeat(commit: 1)))
-            alpha.send(ping)
-            try await eventually("first delivery") { betaLog.read { !$0.messages.isEmpty } }
-
-            await beta.shutdown()
-            try await eventually("loss reported") { alphaLog.read { $0.unreachable.contains("b") } }
+            let alpha = transports[0]
+            let (ping, betaAddress) = try await deliverThenShutDown(from: alpha, to: transports[1])
 
             let restarted = try await RaftTransport.start(configuration: testConfiguration("b", port: betaAddress.port),
                                                           peers: ["a": try address(of: alpha)])
