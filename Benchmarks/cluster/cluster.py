@@ -240,14 +240,20 @@ class KVCluster(Cluster):
         leader = [v for v in views if v["role"] == "leader"]
         return len(leader) == 1 and all(v["applied_index"] >= leader[0]["commit_index"] for v in views)
 
+    def term(self):
+        """The highest Raft term any live member reports (an election raises it)."""
+        views = [self.status(m) for m in self.members if m.alive]
+        return max((int(v["term"]) for v in views if v), default=None)
+
     def metrics(self, m):
         try:
             status, text = http_call(m.host, m.port, "GET", "/metrics", timeout=2)
         except OSError:
             return {}
         return parse_prometheus(text.decode(), ["kv_proposals_total", "kv_storage_sync_seconds_count",
-                                                "kv_storage_sync_seconds_sum", "kv_apply_seconds_count",
-                                                "kv_apply_seconds_sum", "kv_entries_persisted_total"])
+                                                "kv_storage_durable_commits_total",
+                                                "kv_storage_sync_seconds_sum",
+                                                "kv_entries_persisted_total"])
 
     def put(self, m, n, timeout=2.0):
         status, _ = http_call(m.host, m.port, "PUT", "/kv/" + key(n), json.dumps({"value": VALUE}), timeout)
@@ -296,6 +302,11 @@ class EtcdCluster(Cluster):
             return None
         lead = leaders.pop()
         return next((m for m, v in views if v["header"]["member_id"] == lead), None)
+
+    def term(self):
+        """The highest Raft term any live member reports (an election raises it)."""
+        views = [self.status(m) for m in self.members if m.alive]
+        return max((int(v.get("raftTerm", v.get("header", {}).get("raft_term", 0))) for v in views if v), default=None)
 
     def caught_up(self):
         views = [self.status(m) for m in self.members if m.alive]
@@ -502,9 +513,11 @@ def phase_throughput(args):
                         wrk(url, script, n, args.warmup)
                     before_metrics = cluster.metrics(leader)
                     follower_metrics = [cluster.metrics(m) for m in cluster.members if m is not leader]
+                    term0 = cluster.term()
                     cpu0 = cluster.cpu()
                     r = wrk(url, script, n, args.duration)
                     cpu1 = cluster.cpu()
+                    term1 = cluster.term()
                     after_metrics = cluster.metrics(leader)
                     follower_after = [cluster.metrics(m) for m in cluster.members if m is not leader]
                     ok = r["requests"] - r["errors"]
@@ -513,6 +526,7 @@ def phase_throughput(args):
                               "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000,
                               "p99_ms": r["p99_us"] / 1000, "max_ms": r["max_us"] / 1000,
                               "non2xx": r["non2xx"], "socket_errors": r["errors"] - r["non2xx"],
+                              "term_before": term0, "term_after": term1,
                               "cpu_s": cpu1 - cpu0, "cpu_us_per_op": (cpu1 - cpu0) * 1e6 / ok if ok else None,
                               "leader_delta": {k: after_metrics.get(k, 0) - v for k, v in before_metrics.items()},
                               "follower_delta": [{k: a.get(k, 0) - v for k, v in b.items()}
@@ -773,25 +787,34 @@ def report(args):
         out.append("Batching and CPU (leader's counters over each measured run; CPU is user+system time of all "
                    "three members divided by the successful requests):")
         out.append("")
-        out.append("| conns | kv-node writes per log sync | writes per LMDB commit (log + apply) | log sync ms "
-                   "| cores busy | CPU us/write | etcd writes per WAL fsync | writes per backend commit | WAL fsync ms "
-                   "| cores busy | CPU us/write | CPU per write kv-node / etcd |")
-        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        out.append("| conns | kv-node writes per fdatasync | writes per durable commit (2 syncs) | writes per commit "
+                   "(durable or apply-only) | commit ms | cores busy | CPU us/write | etcd writes per WAL fsync "
+                   "| writes per backend commit | WAL fsync ms | cores busy | CPU us/write | CPU per write kv-node / etcd |")
+        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in sorted({r["conns"] for r in tp}):
             k, e = by.get(("kv-node", "leader", "write", n)), by.get(("etcd", "leader", "write", n))
             if not k or not e:
                 continue
             kd, ed = k["leader_delta"], e["leader_delta"]
-            props, syncs, applies = kd.get("kv_proposals_total", 0), kd.get("kv_storage_sync_seconds_count", 0), kd.get("kv_apply_seconds_count", 0)
+            props, syncs = kd.get("kv_proposals_total", 0), kd.get("kv_storage_sync_seconds_count", 0)
+            durable = kd.get("kv_storage_durable_commits_total", 0)
+            fdatasyncs = 2 * durable + (syncs - durable)
             commits, fsyncs, backend = ed.get("etcd_server_proposals_committed_total", 0), ed.get("etcd_disk_wal_fsync_duration_seconds_count", 0), ed.get("etcd_disk_backend_commit_duration_seconds_count", 0)
             sync_ms = 1000 * kd.get("kv_storage_sync_seconds_sum", 0) / syncs if syncs else None
             fsync_ms = 1000 * ed.get("etcd_disk_wal_fsync_duration_seconds_sum", 0) / fsyncs if fsyncs else None
-            out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                n, ratio(props, syncs, "%.1f"), ratio(props, syncs + applies, "%.1f"), fmt(sync_ms, 2),
+            out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                n, ratio(props, fdatasyncs, "%.1f"), ratio(props, durable, "%.1f"), ratio(props, syncs, "%.1f"), fmt(sync_ms, 2),
                 fmt(k["cpu_s"] / k["seconds"], 2), fmt(k["cpu_us_per_op"]),
                 ratio(commits, fsyncs, "%.1f"), ratio(commits, backend, "%.0f"), fmt(fsync_ms, 2),
                 fmt(e["cpu_s"] / e["seconds"], 2), fmt(e["cpu_us_per_op"]),
                 ratio(k["cpu_us_per_op"], e["cpu_us_per_op"])))
+        out.append("")
+        elections = {}
+        for r in tp:
+            if r.get("term_before") is not None and r.get("term_after") is not None:
+                elections[r["system"]] = elections.get(r["system"], 0) + r["term_after"] - r["term_before"]
+        out.append("Elections during the measured load runs (sum of the highest term's rise over each run): %s" % (
+            ", ".join("%s %d" % kv for kv in sorted(elections.items())) or "not recorded"))
         out.append("")
         out.append("CPU per read (us, all three members):")
         out.append("")

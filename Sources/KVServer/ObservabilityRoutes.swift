@@ -91,7 +91,10 @@ enum PrometheusText {
         counter("kv_ready_batches_total", "Ready batches processed.", values.readyBatches)
         counter("kv_entries_persisted_total", "Log entries written to disk.", values.entriesPersisted)
         counter("kv_entries_applied_total", "Log entries applied to the state machine.", values.entriesApplied)
-        out += "# HELP kv_storage_sync_seconds Duration of one batch: log write and apply in one transaction with one fsync.\n# TYPE kv_storage_sync_seconds histogram\n"
+        counter("kv_storage_durable_commits_total",
+                "Batches with a new term, vote, entries or snapshot data: committed with two syncs (data, then meta page).",
+                values.durableCommits)
+        out += "# HELP kv_storage_sync_seconds Duration of one batch: log write and apply in one LMDB transaction (two syncs when durable, one when it only applies).\n# TYPE kv_storage_sync_seconds histogram\n"
         histogram("kv_storage_sync_seconds", labels: "", values.syncDuration)
         out += "# HELP kv_http_request_seconds HTTP request durations.\n# TYPE kv_http_request_seconds histogram\n"
         for key in values.http.keys.sorted() {

@@ -25,6 +25,9 @@ public final class NodeMetrics: Sendable {
         public var entriesPersisted: UInt64 = 0
         public var entriesApplied: UInt64 = 0
         public var linearizableReads: UInt64 = 0
+        /// Batches committed with both LMDB syncs (`mustSync`); the rest of `syncDuration`'s
+        /// count are commits with one sync (apply only).
+        public var durableCommits: UInt64 = 0
         public var syncDuration = Histogram()
         /// HTTP request durations by "method route status".
         public var http: [String: Histogram] = [:]

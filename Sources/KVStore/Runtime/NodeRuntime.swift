@@ -159,6 +159,7 @@ public actor NodeRuntime {
             let elapsed = (ContinuousClock.now - started).seconds
             metrics.update {
                 $0.syncDuration.observe(elapsed)
+                if ready.mustSync { $0.durableCommits += 1 }
                 $0.entriesApplied += UInt64(results.count)
             }
         }
