@@ -180,8 +180,8 @@ public actor NodeRuntime {
         maybeSnapshot()
     }
 
-    /// A full disk is not a reason to crash or corrupt anything: hold the batch (its
-    /// messages stay unsent), fail new writes with 507, and retry until space returns.
+    /// A full disk is not a reason to crash or corrupt anything: hold the batch (whatever
+    /// waits on its write stays unsent), fail new writes with 507, and retry until space returns.
     private func retryingWhileFull(_ operation: () async throws(KVStoreError) -> Void) async {
         while true {
             do {
