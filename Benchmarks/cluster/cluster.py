@@ -457,8 +457,12 @@ async def _put_stream(host, port, system, keys, connections, counts):
                         counts["ok"] += 1
                         break
                     counts["retried"] += 1
-                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    why = "HTTP %d %s" % (status, body[:80].decode(errors="replace"))
+                    counts["reasons"][why] = counts["reasons"].get(why, 0) + 1
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as error:
                     counts["retried"] += 1
+                    why = type(error).__name__
+                    counts["reasons"][why] = counts["reasons"].get(why, 0) + 1
                     if writer is not None:
                         writer.close()
                     reader = writer = None
@@ -475,7 +479,7 @@ def load_keys(cluster, target, count, connections):
     """Writes keys 0..count-1 once each through `target` with `connections` concurrent
     requests. A small asyncio loader rather than wrk: wrk cannot stop after exactly N
     requests, and a loader that retries failures leaves no holes for the reads to hit."""
-    counts = {"ok": 0, "retried": 0, "failed": 0}
+    counts = {"ok": 0, "retried": 0, "failed": 0, "reasons": {}}
     started = time.monotonic()
     system = "etcd" if cluster.system == "etcd" else "kv"
     asyncio.run(_put_stream(target.host, target.port, system, iter(range(count)), connections, counts))
@@ -619,8 +623,9 @@ def phase_footprint(args):
             log("%s: loading %d keys" % (c.system, args.keys))
             load = load_keys(c, leader, args.keys, args.load_conns)
             cpu1 = c.cpu()
-            log("%s: loaded in %.1f s (%.0f writes/s, %d retried, %d failed)"
-                % (c.system, load["seconds"], args.keys / load["seconds"], load["retried"], load["failed"]))
+            log("%s: loaded in %.1f s (%.0f writes/s, %d retried, %d failed)%s"
+                % (c.system, load["seconds"], args.keys / load["seconds"], load["retried"], load["failed"],
+                   "; retried because: %s" % load["reasons"] if load.get("reasons") else ""))
             wait_until("caught up", c.caught_up, 120)
             time.sleep(args.idle_wait)
             loaded = {m.name: memory_kib(m.pid) for m in c.members}
@@ -656,7 +661,7 @@ def phase_footprint(args):
                                  "load_conns": args.load_conns,
                                  "idle_kib": idle, "idle_dir_bytes": idle_size, "idle_cores": idle_cores,
                                  "loaded_kib": loaded, "dir_bytes": size, "leader": leader.name,
-                                 "load_seconds": load["seconds"], "load_retried": load["retried"], "load_failed": load["failed"],
+                                 "load_seconds": load["seconds"], "load_retried": load["retried"], "load_failed": load["failed"], "load_retry_reasons": load["reasons"],
                                  "load_cpu_s": cpu1 - cpu0, "restarts": restarts,
                                  "restarted_member": m.name, "restarted_kib": restarted})
             c.stop()
