@@ -13,6 +13,8 @@ struct JoinClient {
     let target: HostPort
     let logger: Logger
     var retryInterval: Duration = .seconds(2)
+    /// Longest wait for one attempt's answer, whatever URLSession does with its own timeout.
+    var attemptTimeout: Duration = .seconds(10)
 
     func run() async {
         let config = runtime.config
@@ -25,11 +27,13 @@ struct JoinClient {
                 return
             }
             do {
-                var request = URLRequest(url: url, timeoutInterval: 10)
+                var request = URLRequest(url: url, timeoutInterval: TimeInterval(attemptTimeout.components.seconds))
                 request.httpMethod = "POST"
                 request.setValue("application/json", forHTTPHeaderField: "Content-Type")
                 request.httpBody = try JSONSerialization.data(withJSONObject: body)
-                let (data, response) = try await Self.session.data(for: request)
+                let (data, response) = try await Deadline.run(within: attemptTimeout) { [request] in
+                    try await Self.session.data(for: request)
+                }
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 if status == 200 {
                     await runtime.learnPeers(Self.members(in: data))
