@@ -99,7 +99,7 @@ public final class DurableStore: Sendable {
     public func persistAndApply(
         _ ready: Ready, applied: @escaping @Sendable ([AppliedEntry]) -> Void = { _ in }
     ) async throws(KVStoreError) -> [AppliedEntry] {
-        guard ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty else { return [] }
+        guard Self.writes(ready) else { return [] }
         let durability: CommitDurability = ready.mustSync ? .durable : .replayable
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
             if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
@@ -112,6 +112,11 @@ public final class DurableStore: Sendable {
             }, beforeCommit: { applied(results) })
             return results
         }
+    }
+
+    /// Whether `persistAndApply(ready)` has anything to write.
+    public static func writes(_ ready: Ready) -> Bool {
+        ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty
     }
 
     /// How many bytes of `metadata`'s snapshot are staged, so a transfer can resume there.

@@ -156,25 +156,26 @@ public actor Supervisor {
     }
 
     public func pause(_ id: NodeID) throws(ControlError) {
-        guard config.node(id) != nil else { throw .notFound("no node \(id)") }
-        guard var record = processes[id], let pid = record.pid, record.state == .running else {
-            throw .conflict("\(id) is not running")
-        }
-        ProcessSpawner.send(SIGSTOP, to: pid)
-        record.state = .paused
-        processes[id] = record
+        try signal(id, SIGSTOP, from: .running, to: .paused, refusal: "is not running")
         events.record(.nodePaused, node: id, "\(id) paused (SIGSTOP)", severity: .warning)
     }
 
     public func resume(_ id: NodeID) throws(ControlError) {
-        guard config.node(id) != nil else { throw .notFound("no node \(id)") }
-        guard var record = processes[id], let pid = record.pid, record.state == .paused else {
-            throw .conflict("\(id) is not paused")
-        }
-        ProcessSpawner.send(SIGCONT, to: pid)
-        record.state = .running
-        processes[id] = record
+        try signal(id, SIGCONT, from: .paused, to: .running, refusal: "is not paused")
         events.record(.nodeResumed, node: id, "\(id) resumed (SIGCONT)", severity: .info)
+    }
+
+    /// Sends `signal` to a node in state `from` and records it as `to`.
+    private func signal(
+        _ id: NodeID, _ signal: Int32, from: ProcessState, to: ProcessState, refusal: String
+    ) throws(ControlError) {
+        guard config.node(id) != nil else { throw .notFound("no node \(id)") }
+        guard var record = processes[id], let pid = record.pid, record.state == from else {
+            throw .conflict("\(id) \(refusal)")
+        }
+        ProcessSpawner.send(signal, to: pid)
+        record.state = to
+        processes[id] = record
     }
 
     /// Polls the record rather than holding a continuation: the actor stays free for the exit

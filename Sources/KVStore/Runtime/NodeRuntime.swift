@@ -151,7 +151,7 @@ public actor NodeRuntime {
         //    in the same transaction: they are durable already, and one commit serves both.
         var results: [AppliedEntry] = []
         let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
-        if ready.mustSync || ready.hardState != nil || !ready.committedEntries.isEmpty {
+        if DurableStore.writes(ready) {
             let started = ContinuousClock.now
             await retryingWhileFull { () throws(KVStoreError) in
                 results = try await self.store.persistAndApply(ready, applied: early.answer)

@@ -88,12 +88,7 @@ final class TestCluster {
     /// "under way" (messages may be injected meanwhile) until `complete(_:on:)`.
     func beginReady<T, E: Error>(_ id: NodeID, after body: (inout RaftNode) throws(E) -> T) throws(E) -> (T, Ready) {
         let result = try body(&nodes[id]!)
-        let ready = nodes[id]!.ready()
-        readies[id, default: []].append(ready)
-        checkReplicationMayPrecedeTheWrite(ready, on: id)
-        sent.append(contentsOf: ready.replicationMessages)
-        inFlight.append(contentsOf: ready.replicationMessages)
-        return (result, ready)
+        return (result, start(id))
     }
 
     /// Finishes a Ready taken by `beginReady`, then handles whatever follows.
@@ -210,13 +205,18 @@ final class TestCluster {
         while nodes[id]!.hasReady {
             rounds += 1
             precondition(rounds < 1_000, "\(id) keeps producing Ready values")
-            let ready = nodes[id]!.ready()
-            readies[id, default: []].append(ready)
-            checkReplicationMayPrecedeTheWrite(ready, on: id)
-            sent.append(contentsOf: ready.replicationMessages)
-            inFlight.append(contentsOf: ready.replicationMessages)
-            finish(ready, on: id)
+            finish(start(id), on: id)
         }
+    }
+
+    /// Takes the next Ready and releases the leader's replication, which may precede the write.
+    private func start(_ id: NodeID) -> Ready {
+        let ready = nodes[id]!.ready()
+        readies[id, default: []].append(ready)
+        checkReplicationMayPrecedeTheWrite(ready, on: id)
+        sent.append(contentsOf: ready.replicationMessages)
+        inFlight.append(contentsOf: ready.replicationMessages)
+        return ready
     }
 
     /// Persist, send the rest, apply, advance.
