@@ -7,6 +7,7 @@
 #
 # Options (after --quick, so they can override it):
 #   --conns 1,16,64,256   connection levels        --duration 10   seconds per measured run
+#   --ops "write,read,stale read"   throughput operations to run
 #   --warmup 2            unmeasured seconds first  --rounds 20     failover rounds
 #   --keys 1000000        keys for footprint/recovery
 #   --phases throughput,failover,footprint,profile
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) conns=1,64 duration=3 warmup=1 rounds=5 keys=100000 restarts=1 ;;
     --conns) conns=$2; shift ;;
+    --ops) extra+=(--ops "$2"); shift ;;
     --duration) duration=$2; shift ;;
     --warmup) warmup=$2; shift ;;
     --rounds) rounds=$2; shift ;;
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --phases) phases=$2; shift ;;
     --etcd-follower) extra+=(--etcd-follower) ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -92,9 +92,11 @@ enum PrometheusText {
         counter("kv_entries_persisted_total", "Log entries written to disk.", values.entriesPersisted)
         counter("kv_entries_applied_total", "Log entries applied to the state machine.", values.entriesApplied)
         counter("kv_storage_durable_commits_total",
-                "Batches with a new term, vote, entries or snapshot data: committed with two syncs (data, then meta page).",
+                "LMDB commits with two syncs (data, then meta page): batches holding snapshot data.",
                 values.durableCommits)
-        out += "# HELP kv_storage_sync_seconds Duration of one batch: log write and apply in one LMDB transaction (two syncs when durable, one when it only applies).\n# TYPE kv_storage_sync_seconds histogram\n"
+        out += "# HELP kv_wal_sync_seconds Duration of one write-ahead log append and its flush (new entries, a term or a vote).\n# TYPE kv_wal_sync_seconds histogram\n"
+        histogram("kv_wal_sync_seconds", labels: "", values.walSyncDuration)
+        out += "# HELP kv_storage_sync_seconds Duration of one LMDB commit: a batch copied into LMDB's log and applied (one sync, or two for snapshot data).\n# TYPE kv_storage_sync_seconds histogram\n"
         histogram("kv_storage_sync_seconds", labels: "", values.syncDuration)
         out += "# HELP kv_http_request_seconds HTTP request durations.\n# TYPE kv_http_request_seconds histogram\n"
         for key in values.http.keys.sorted() {

@@ -6,22 +6,38 @@ public struct StoreOptions: Sendable {
     /// Client sessions remembered for exactly-once requests; must be equal on all replicas.
     public var sessionLimit: Int
 
-    public init(lmdb: LMDBOptions = LMDBOptions(), sessionLimit: Int = 10_000) {
+    /// Size of each write-ahead log file (zero-filled ahead of use).
+    public var walSegmentBytes: UInt64
+
+    public init(lmdb: LMDBOptions = LMDBOptions(), sessionLimit: Int = 10_000,
+                walSegmentBytes: UInt64 = 16 << 20) {
         self.lmdb = lmdb
         self.sessionLimit = sessionLimit
+        self.walSegmentBytes = walSegmentBytes
     }
 }
 
 /// Everything a node keeps on disk, in one data directory:
-/// `lmdb/` (one environment: log, hard state, key-value state, sessions, membership) and
-/// `snapshots/` (see `SnapshotFiles`). The log and the state machine share the environment
-/// so that a snapshot install can replace both in one transaction.
+/// `wal/` (the write-ahead log, see `WriteAheadLog`), `lmdb/` (one environment: log, hard
+/// state, key-value state, sessions, membership) and `snapshots/` (see `SnapshotFiles`).
+/// The log and the state machine share the environment so that a snapshot install can
+/// replace both in one transaction.
+///
+/// What must be durable before a node speaks (entries, a term, a vote) goes to the
+/// write-ahead log first: one flush of one small append. LMDB then receives the same batch
+/// together with the applies in a commit that takes one flush and that a power loss may
+/// roll back; on open, whatever LMDB lost is replayed from the write-ahead log.
 public final class DurableStore: Sendable {
     public let directory: String
     /// The Raft log, handed to RaftCore as its `RaftStorage`.
     public let log: LMDBRaftStorage
     public let stateMachine: KVStateMachine
     let environment: Environment
+    let wal: WriteAheadLog
+    let applyQueue = ApplyQueue()
+    /// Told when a queued apply fails because LMDB is full (true) and when one succeeds
+    /// after that (false). Set once, before the first `enqueueApply`.
+    nonisolated(unsafe) public var storageFull: @Sendable (Bool) -> Void = { _ in }
     let files: SnapshotFiles
     /// Writes snapshot files so that a long snapshot never holds up the write thread.
     let snapshotThread = SerialThread(name: "snapshot-writer")
@@ -31,6 +47,11 @@ public final class DurableStore: Sendable {
         environment = try Environment(directory: directory + "/lmdb", databaseNames: Schema.all, options: options.lmdb)
         files = try SnapshotFiles(directory: directory + "/snapshots")
         log = try LMDBRaftStorage(environment: environment, snapshotFiles: files)
+        let walDirectory = directory + "/wal"
+        let lastSequence = try log.replay(try WriteAheadLog.recover(directory: walDirectory))
+        wal = try WriteAheadLog(directory: walDirectory, nextSequence: lastSequence + 1,
+                                segmentBytes: options.walSegmentBytes)
+        log.lmdbDurable = { [wal] sequence in wal.lmdbHolds(through: sequence) }
         stateMachine = KVStateMachine(environment: environment, sessionLimit: options.sessionLimit)
         try files.recover(current: log.snapshotMetadata())
     }
@@ -38,6 +59,7 @@ public final class DurableStore: Sendable {
     /// Waits for queued writes, then closes. Reads must have stopped.
     public func close() {
         snapshotThread.stop()
+        wal.close()
         environment.close()
     }
 
@@ -53,18 +75,6 @@ public final class DurableStore: Sendable {
     /// The LMDB map size now; it grows on demand.
     public var mapSize: Int { environment.currentMapSize }
 
-    /// Step 1 of handling a `Ready`: everything in it that must be durable before messages
-    /// leave.
-    public func persist(_ ready: Ready) async throws(KVStoreError) {
-        guard ready.mustSync else { return }
-        try await persist(
-            hardState: ready.hardState,
-            entries: ready.entries,
-            snapshotChunks: ready.snapshotChunks,
-            installing: ready.snapshotToInstall
-        )
-    }
-
     /// Stages snapshot chunks, installs a completed snapshot, then writes the hard state and
     /// entries in one transaction (one sync for the whole batch), in that order.
     public func persist(
@@ -74,6 +84,7 @@ public final class DurableStore: Sendable {
         installing snapshot: SnapshotMetadata? = nil
     ) async throws(KVStoreError) {
         try await environment.onWriteThread { () throws(KVStoreError) in
+            self.applyQueued()
             if !snapshotChunks.isEmpty { try self.files.stage(snapshotChunks) }
             if let snapshot { try self.installOnWriteThread(snapshot) }
             if hardState != nil || !entries.isEmpty {
@@ -85,33 +96,54 @@ public final class DurableStore: Sendable {
         }
     }
 
-    /// Handles a whole `Ready` in one write transaction: stages snapshot chunks, installs a
-    /// completed snapshot, writes hard state and entries, and applies the committed entries
-    /// (which are already durable from earlier batches). Returns what applying did.
+    /// Step 1 of handling a `Ready`: makes its new term, vote and entries durable in the
+    /// write-ahead log (one flush), after which its `messages` may leave. Returns the WAL
+    /// record's sequence, to hand to `apply`, or nil when there was nothing to make durable
+    /// or the Ready carries snapshot data, which `apply` then makes durable in LMDB.
+    public func writeAhead(_ ready: Ready) async throws(KVStoreError) -> UInt64? {
+        guard ready.mustSync, ready.snapshotChunks.isEmpty, ready.snapshotToInstall == nil else { return nil }
+        let sequence = try await wal.append(hardState: ready.hardState, entries: ready.entries)
+        log.logged(ready.entries, sequence: sequence)
+        return sequence
+    }
+
+    /// Step 2: one LMDB transaction that stages snapshot chunks, installs a completed
+    /// snapshot, copies the hard state and entries into LMDB's log, and applies the
+    /// committed entries (which are already durable from earlier batches). Returns what
+    /// applying did.
     ///
-    /// When the Ready must not be lost (new term, vote, entries or snapshot data) the
-    /// transaction is fully durable. When it only moves the commit index and applies, a
-    /// power loss may roll it back without harm: the entries are in the durable log and are
-    /// applied again on restart, so it takes one sync instead of two.
+    /// When `writeAhead` returned `walSequence`, everything here can be rebuilt from the
+    /// write-ahead log and the log itself, so the commit takes one flush and a power loss
+    /// may roll it back. Only a Ready that had to be durable without the write-ahead log
+    /// (snapshot data) is committed fully durably (two flushes).
     ///
     /// `applied` is called with the results once they are known, just before the
     /// transaction commits (see `EarlyAnswers` for why answering then is safe).
-    public func persistAndApply(
-        _ ready: Ready, applied: @escaping @Sendable ([AppliedEntry]) -> Void = { _ in }
+    public func apply(
+        _ ready: Ready, walSequence: UInt64?, applied: @escaping @Sendable ([AppliedEntry]) -> Void = { _ in }
     ) async throws(KVStoreError) -> [AppliedEntry] {
         guard Self.writes(ready) else { return [] }
-        let durability: CommitDurability = ready.mustSync ? .durable : .replayable
+        let durability: CommitDurability = ready.mustSync && walSequence == nil ? .durable : .replayable
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
+            self.applyQueued()
             if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
             if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
             var results: [AppliedEntry] = []
-            try self.log.update(durability, { txn, s throws(KVStoreError) in
+            try self.log.update(durability, mirroring: walSequence, { txn, s throws(KVStoreError) in
                 if let hardState = ready.hardState { try self.log.setHardState(hardState, txn, &s) }
                 try self.log.append(ready.entries, txn, &s)
                 results = try self.stateMachine.apply(ready.committedEntries, txn)
             }, beforeCommit: { applied(results) })
             return results
         }
+    }
+
+    /// Both steps, for callers that send nothing in between.
+    public func persistAndApply(
+        _ ready: Ready, applied: @escaping @Sendable ([AppliedEntry]) -> Void = { _ in }
+    ) async throws(KVStoreError) -> [AppliedEntry] {
+        let sequence = try await writeAhead(ready)
+        return try await apply(ready, walSequence: sequence, applied: applied)
     }
 
     /// Whether `persistAndApply(ready)` has anything to write.

@@ -1,6 +1,11 @@
 // Appends batches to a DurableStore forever and acknowledges each one on stdout only after
-// `persist` returned (that is, after its disk sync). The crash test SIGKILLs it at random
-// moments and checks that every acknowledged batch survived and no batch is torn.
+// it is durable. The crash test SIGKILLs it at random moments and checks that every
+// acknowledged batch survived and no batch is torn.
+//
+// Three batches in four take the node's path: `writeAhead` (the write-ahead log's flush),
+// the acknowledgement, then `apply` copies the batch into LMDB with a commit a crash may
+// undo; the fourth is a fully durable LMDB commit (`log.persist`, as bootstrap uses). Small
+// write-ahead log segments make kills land around segment switches and deletions too.
 //
 // Batch n holds 1 + n % 7 entries of term n; each entry's data is
 // `[batch u64 LE][position u8][count u8]` padded to 100 bytes, and the hard state written
@@ -18,7 +23,8 @@ struct CrashChild {
             exit(2)
         }
         do {
-            let store = try DurableStore(directory: CommandLine.arguments[1], options: StoreOptions(lmdb: LMDBOptions(initialMapSize: 1 << 20)))
+            let options = StoreOptions(lmdb: LMDBOptions(initialMapSize: 1 << 20), walSegmentBytes: 16 << 10)
+            let store = try DurableStore(directory: CommandLine.arguments[1], options: options)
             let parent = getppid()
             var batch = store.log.initialState().hardState.term + 1
             var next = store.log.lastIndex() + 1
@@ -33,9 +39,20 @@ struct CrashChild {
                     return Entry(term: batch, index: next + UInt64(position), data: data)
                 }
                 let last = next + UInt64(count) - 1
-                try await store.log.persist(hardState: HardState(term: batch, vote: "child", commit: last), entries: entries)
+                let hardState = HardState(term: batch, vote: "child", commit: last)
                 let line = "\(batch) \(last)\n"
-                _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
+                if batch % 4 == 0 {
+                    try await store.log.persist(hardState: hardState, entries: entries)
+                    _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
+                } else {
+                    var ready = Ready()
+                    ready.hardState = hardState
+                    ready.entries = entries
+                    ready.mustSync = true
+                    let sequence = try await store.writeAhead(ready)
+                    _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
+                    _ = try await store.apply(ready, walSequence: sequence)
+                }
                 batch += 1
                 next = last + 1
             }

@@ -107,6 +107,16 @@ final class Environment: @unchecked Sendable {
         try await writer.run(body)
     }
 
+    /// Queues `job` on the write thread without waiting for it.
+    func submitOnWriteThread(_ job: @escaping @Sendable () -> Void) {
+        writer.submit(job)
+    }
+
+    /// Runs `body` on the write thread and blocks until it is done (opening a store).
+    func onWriteThreadAndWait<T>(_ body: @escaping () throws(KVStoreError) -> T) throws(KVStoreError) -> T {
+        try writer.runAndWait(body)
+    }
+
     /// One write transaction. `body` may run more than once (the map grows between
     /// attempts), so it must not change anything outside the transaction. `beforeCommit`
     /// sees the result of the attempt that is about to commit.

@@ -2,7 +2,7 @@
 enum Schema {
     /// Raft log: big-endian index → `LogCodec` entry.
     static let log = "log"
-    /// Hard state, log start, snapshot metadata, applied position.
+    /// Hard state, log start, snapshot metadata, applied position, WAL sequence.
     static let meta = "meta"
     /// UTF-8 key → `[version][revision u64][value]`.
     static let kv = "kv"
@@ -20,5 +20,7 @@ enum Schema {
         static let logStart = Array("log_start".utf8)
         static let snapshot = Array("snapshot".utf8)
         static let applied = Array("applied".utf8)
+        /// The last write-ahead log record LMDB holds.
+        static let walSequence = Array("wal_sequence".utf8)
     }
 }

@@ -1,16 +1,26 @@
 import RaftCore
 
-/// RaftCore's durable log on LMDB. Reads answer from a cached view of the log's bounds plus
-/// a read transaction on the caller's thread; every change runs on the write thread in one
-/// transaction and only then replaces the cached view, so readers never see a write that
-/// might still be rolled back.
+/// RaftCore's durable log: LMDB's copy plus the entries the write-ahead log holds that
+/// LMDB does not yet (`UnmirroredEntries`). Reads answer from a cached view of the log's
+/// bounds plus a read transaction on the caller's thread; every LMDB change runs on the
+/// write thread in one transaction and only then replaces the cached view, so readers never
+/// see a write that might still be rolled back.
 public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     struct State: Sendable, Equatable {
         var hardState: HardState
         var snapshot: SnapshotMetadata
         /// The position just before the first entry (the compaction marker).
         var start: LogPosition
-        var lastIndex: UInt64
+        /// The last index of LMDB's copy of the log.
+        var storedLastIndex: UInt64
+        /// The last WAL record LMDB holds.
+        var walSequence: UInt64
+        var unmirrored = UnmirroredEntries()
+        /// Set by a transaction that replaced the whole log (a received snapshot).
+        var logReplaced = false
+
+        /// The log's last index, counting what only the write-ahead log holds yet.
+        var lastIndex: UInt64 { unmirrored.lastIndex ?? storedLastIndex }
     }
 
     let environment: Environment
@@ -18,6 +28,12 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     private let logDB: Database
     private let metaDB: Database
     let state: Locked<State>
+    /// Told which WAL record LMDB holds durably after each commit (`DurableStore` passes it
+    /// on to the write-ahead log, which then deletes what it no longer needs).
+    var lmdbDurable: @Sendable (UInt64) -> Void = { _ in }
+    /// Write thread only: the WAL sequence of the previous commit, durable once the next
+    /// commit's flush has run (a replayable commit leaves its meta page for that flush).
+    private var previousCommitSequence: UInt64 = 0
 
     init(environment: Environment, snapshotFiles: SnapshotFiles) throws(KVStoreError) {
         self.environment = environment
@@ -35,9 +51,12 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
                 guard let index = UInt64(orderedKey: pair.key) else { throw .corrupt("log key of \(pair.key.count) bytes") }
                 return index
             } ?? start.index
-            return State(hardState: hardState, snapshot: snapshot, start: start, lastIndex: lastIndex)
+            let walSequence = try txn.get(metaDB, Schema.MetaKey.walSequence).map(LogCodec.decodeSequence) ?? 0
+            return State(hardState: hardState, snapshot: snapshot, start: start, storedLastIndex: lastIndex,
+                         walSequence: walSequence)
         }
         self.state = Locked(loaded)
+        self.previousCommitSequence = loaded.walSequence
     }
 
     // MARK: RaftStorage
@@ -56,6 +75,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         if index < s.start.index { throw .compacted }
         if index > s.lastIndex { throw .unavailable }
         if index == s.start.index { return s.start.term }
+        if let entry = s.unmirrored.entry(at: index) { return entry.term }
         let db = logDB
         let term = readOrStop("term(at: \(index))") { txn throws(KVStoreError) in
             try txn.get(db, index.orderedKey).map { bytes throws(KVStoreError) in try LogCodec.decodeTerm(index: index, bytes) }
@@ -69,6 +89,19 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         if lo <= s.start.index { throw .compacted }
         if hi > s.lastIndex + 1 { throw .unavailable }
         guard lo < hi else { return [] }
+        // LMDB's copy up to where the unmirrored run starts (LMDB may still hold older,
+        // replaced versions of the entries after that), then the run.
+        let split = s.unmirrored.firstIndex ?? hi
+        var result = lo < split ? try storedEntries(from: lo, to: min(hi, split), maxBytes: maxBytes) : []
+        var size = result.reduce(0) { $0 + $1.byteSize }
+        if lo + UInt64(result.count) >= split {
+            s.unmirrored.slice(max(lo, split), hi, maxBytes: maxBytes, size: &size, into: &result)
+        }
+        if result.isEmpty { throw missing(lo) }
+        return result
+    }
+
+    private func storedEntries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(RaftStorageError) -> [Entry] {
         let db = logDB
         let result = readOrStop("entries(\(lo)..<\(hi))") { txn throws(KVStoreError) -> [Entry] in
             try txn.withCursor(db) { cursor throws(KVStoreError) -> [Entry] in
@@ -125,18 +158,59 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     }
 
     /// Runs one write transaction over the log state and publishes the new state once it
-    /// has committed. Write thread only.
+    /// has committed. `mirroring` names the WAL record whose hard state and entries the
+    /// transaction copies into LMDB: its unmirrored entries are then dropped from memory.
+    /// Write thread only.
     func update(
-        _ durability: CommitDurability = .durable, _ body: (Transaction, inout State) throws(KVStoreError) -> Void,
+        _ durability: CommitDurability = .durable, mirroring sequence: UInt64? = nil,
+        _ body: (Transaction, inout State) throws(KVStoreError) -> Void,
         beforeCommit: () -> Void = {}
     ) throws(KVStoreError) {
         let before = state.current
         let after = try environment.transact(durability, { txn throws(KVStoreError) -> State in
             var s = before
             try body(txn, &s)
+            if let sequence {
+                try txn.put(metaDB, Schema.MetaKey.walSequence, LogCodec.encode(sequence: sequence))
+                s.walSequence = sequence
+            }
             return s
         }, beforeCommit: { _ in beforeCommit() })
-        state.withLock { $0 = after }
+        state.withLock { current in
+            // The write-ahead side may have added entries meanwhile: keep them.
+            var next = after
+            next.unmirrored = current.unmirrored
+            if let sequence { next.unmirrored.mirrored(through: sequence) }
+            if after.logReplaced { next.unmirrored.removeAll() }
+            next.logReplaced = false
+            current = next
+        }
+        lmdbDurable(durability == .durable ? after.walSequence : previousCommitSequence)
+        previousCommitSequence = after.walSequence
+    }
+
+    /// Makes `entries` (and the log's new end) readable once the write-ahead log holds them
+    /// durably, before LMDB does.
+    func logged(_ entries: [Entry], sequence: UInt64) {
+        state.withLock { $0.unmirrored.append(entries, sequence: sequence) }
+    }
+
+    /// Copies into LMDB the WAL records it lost (a power loss rolled back their replayable
+    /// commits, or the process stopped before they were mirrored), in one durable commit.
+    /// Returns the last sequence the log has used.
+    func replay(_ records: [WALRecord]) throws(KVStoreError) -> UInt64 {
+        let held = state.current.walSequence
+        let missing = records.filter { $0.sequence > held }
+        guard let last = missing.last else { return max(held, records.last?.sequence ?? 0) }
+        try environment.onWriteThreadAndWait { () throws(KVStoreError) in
+            try self.update(.durable, mirroring: last.sequence) { txn, s throws(KVStoreError) in
+                for record in missing {
+                    if let hardState = record.hardState { try self.setHardState(hardState, txn, &s) }
+                    try self.append(record.entries, txn, &s)
+                }
+            }
+        }
+        return last.sequence
     }
 
     func setHardState(_ hardState: HardState, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
@@ -146,13 +220,13 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
 
     func append(_ entries: [Entry], _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
         guard let first = entries.first else { return }
-        guard first.index > s.start.index, first.index <= s.lastIndex + 1 else {
-            throw .outOfOrder(expected: s.lastIndex + 1, got: first.index)
+        guard first.index > s.start.index, first.index <= s.storedLastIndex + 1 else {
+            throw .outOfOrder(expected: s.storedLastIndex + 1, got: first.index)
         }
         for (offset, entry) in entries.enumerated() where entry.index != first.index + UInt64(offset) {
             throw .outOfOrder(expected: first.index + UInt64(offset), got: entry.index)
         }
-        if first.index <= s.lastIndex {
+        if first.index <= s.storedLastIndex {
             try txn.withCursor(logDB) { c throws(KVStoreError) in
                 var pair = try c.seek(atLeast: first.index.orderedKey)
                 while pair != nil {
@@ -164,12 +238,12 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         for entry in entries {
             try txn.put(logDB, entry.index.orderedKey, LogCodec.encode(entry), append: true)
         }
-        s.lastIndex = entries[entries.count - 1].index
+        s.storedLastIndex = entries[entries.count - 1].index
     }
 
     func compact(upTo index: UInt64, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
         guard index > s.start.index else { return }
-        let cut = min(index, s.lastIndex)
+        let cut = min(index, s.storedLastIndex)
         guard let bytes = try txn.get(logDB, cut.orderedKey) else { throw .corrupt("log entry \(cut) missing") }
         let marker = LogPosition(index: cut, term: try LogCodec.decodeTerm(index: cut, bytes))
         try deleteEntries(through: cut, txn)
@@ -182,12 +256,14 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     func setSnapshot(_ metadata: SnapshotMetadata, compactUpTo: UInt64?, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
         try txn.put(metaDB, Schema.MetaKey.snapshot, LogCodec.encode(metadata))
         s.snapshot = metadata
-        if let compactUpTo, metadata.index < s.lastIndex {
+        if let compactUpTo, metadata.index < s.storedLastIndex {
             try compact(upTo: min(compactUpTo, metadata.index), txn, &s)
         } else {
             try txn.clear(logDB)
             try setStart(LogPosition(index: metadata.index, term: metadata.term), txn, &s)
-            s.lastIndex = metadata.index
+            s.storedLastIndex = metadata.index
+            // A received snapshot replaces the whole log, including any unmirrored run.
+            if compactUpTo == nil { s.logReplaced = true }
         }
         if s.hardState.commit < metadata.index {
             var hardState = s.hardState

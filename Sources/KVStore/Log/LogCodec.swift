@@ -76,6 +76,20 @@ enum LogCodec {
         return position
     }
 
+    static func encode(sequence: UInt64) -> [UInt8] {
+        var w = ByteWriter()
+        w.u8(version)
+        w.u64(sequence)
+        return w.bytes
+    }
+
+    static func decodeSequence(_ bytes: [UInt8]) throws(KVStoreError) -> UInt64 {
+        var r = try reader(bytes, "WAL sequence")
+        let sequence = try r.u64()
+        try r.finish()
+        return sequence
+    }
+
     static func encode(_ metadata: SnapshotMetadata) -> [UInt8] {
         var w = ByteWriter()
         w.u8(version)

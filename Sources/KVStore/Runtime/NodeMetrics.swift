@@ -25,10 +25,14 @@ public final class NodeMetrics: Sendable {
         public var entriesPersisted: UInt64 = 0
         public var entriesApplied: UInt64 = 0
         public var linearizableReads: UInt64 = 0
-        /// Batches committed with both LMDB syncs (`mustSync`); the rest of `syncDuration`'s
-        /// count are commits with one sync (apply only).
+        /// LMDB commits with both syncs (data, then meta page): batches holding snapshot data.
+        /// The rest of `syncDuration`'s count are commits with one sync, which the
+        /// write-ahead log can replay.
         public var durableCommits: UInt64 = 0
+        /// LMDB commits: copying a batch into LMDB's log and applying.
         public var syncDuration = Histogram()
+        /// Write-ahead log appends, one flush each: new entries, a term or a vote.
+        public var walSyncDuration = Histogram()
         /// HTTP request durations by "method route status".
         public var http: [String: Histogram] = [:]
     }

@@ -174,7 +174,6 @@ extension NodeRuntime {
     }
 
     func completeProposal(_ applied: AppliedEntry) {
-        if case .membership(let change) = applied.outcome { membershipApplied(change) }
         guard let waiting = proposals.removeValue(forKey: applied.index) else { return }
         for proposal in waiting {
             proposal.continuation.resume(returning: proposal.term == applied.term ? .applied(applied.outcome) : .lost)
@@ -222,7 +221,7 @@ extension NodeRuntime {
 
     func readConfirmed(_ state: ReadState) {
         guard let waiter = reads.removeValue(forKey: state.requestID) else { return }
-        if state.index <= raft.appliedIndex {
+        if state.index <= lmdbApplied {
             waiter.continuation.resume(returning: .ready)
         } else {
             readsAwaitingApply.append((state.index, waiter))
@@ -235,7 +234,7 @@ extension NodeRuntime {
 
     func releaseAppliedReads() {
         guard !readsAwaitingApply.isEmpty else { return }
-        let applied = raft.appliedIndex
+        let applied = lmdbApplied
         let ready = readsAwaitingApply.filter { $0.index <= applied }
         readsAwaitingApply.removeAll { $0.index <= applied }
         for read in ready { read.waiter.continuation.resume(returning: .ready) }

@@ -6,8 +6,9 @@ import Transport
 /// Owns one RaftNode and serialises everything that touches it.
 ///
 /// A single driver loop turns each `Ready` into work in the order the persistence contract
-/// demands: send the leader's replication, persist and apply (one LMDB transaction), then
-/// send the rest, answer waiters, and advance.
+/// demands: send the leader's replication, make new entries, term and vote durable in the
+/// write-ahead log, send the rest, copy the batch into LMDB and apply it (one transaction),
+/// answer waiters, and advance.
 /// While a batch is being persisted the actor is free, so messages and proposals that
 /// arrive meanwhile step the node and land in the next batch: that is the group commit.
 public actor NodeRuntime {
@@ -28,6 +29,13 @@ public actor NodeRuntime {
     var nextRequestID: UInt64 = 1
 
     var storageFull = false
+    /// The highest index LMDB has applied and committed: what local reads see. RaftCore's
+    /// applied index runs ahead of it by the batches queued to the write thread.
+    var lmdbApplied: UInt64
+    var appliesInFlight = 0
+    var applyRoom: [CheckedContinuation<Void, Never>] = []
+    private var applyEvents: AsyncStream<ApplyEvent>.Continuation?
+    private var applyEventsTask: Task<Void, Never>?
     var snapshotInFlight = false
     var lastSnapshotIndex: UInt64
     var lastLeader: NodeID?
@@ -44,6 +52,7 @@ public actor NodeRuntime {
         self.logger = logger
         let applied = try store.stateMachine.appliedPosition()
         self.raft = RaftNode(config: config.raftConfig(applied: applied.index), storage: store.log)
+        self.lmdbApplied = applied.index
         self.lastSnapshotIndex = store.log.snapshotMetadata().index
         var known: [NodeID: MemberAddress] = [:]
         for member in try store.stateMachine.members() {
@@ -67,6 +76,15 @@ public actor NodeRuntime {
     public func start() {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         wakeup = continuation
+        let (applyStream, applyContinuation) = AsyncStream<ApplyEvent>.makeStream()
+        applyEvents = applyContinuation
+        store.storageFull = { full in applyContinuation.yield(.storage(full: full)) }
+        applyEventsTask = Task { [weak self] in
+            for await event in applyStream {
+                guard let self else { return }
+                await self.handle(event)
+            }
+        }
         updateTransportPeers()
         tasks.append(Task { [weak self] in
             for await _ in stream {
@@ -104,6 +122,14 @@ public actor NodeRuntime {
         wakeup?.finish()
         for task in tasks { await task.value }
         tasks = []
+        // Batches already queued to LMDB still commit; their answers go out before we stop.
+        let waiting = applyRoom
+        applyRoom = []
+        for continuation in waiting { continuation.resume() }
+        await store.waitForQueuedApplies()
+        applyEvents?.finish()
+        await applyEventsTask?.value
+        applyEventsTask = nil
     }
 
     func wake() { wakeup?.yield() }
@@ -147,37 +173,109 @@ public actor NodeRuntime {
         // 0. A leader's AppendEntries go out while its own log write runs.
         transport.send(ready.replicationMessages)
 
-        // 1. Durable before anything else leaves the node. The committed entries are applied
-        //    in the same transaction: they are durable already, and one commit serves both.
-        var results: [AppliedEntry] = []
-        let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
-        if DurableStore.writes(ready) {
+        // 1. Durable before anything else leaves the node: new entries, term and vote go to
+        //    the write-ahead log (one flush), then the rest may be sent.
+        var walSequence: UInt64?
+        if ready.mustSync {
             let started = ContinuousClock.now
-            await retryingWhileFull { () throws(KVStoreError) in
-                results = try await self.store.persistAndApply(ready, applied: early.answer)
-            }
-            let elapsed = (ContinuousClock.now - started).seconds
-            metrics.update {
-                $0.syncDuration.observe(elapsed)
-                if ready.mustSync { $0.durableCommits += 1 }
-                $0.entriesApplied += UInt64(results.count)
+            await retryingWhileFull { () throws(KVStoreError) in walSequence = try await self.store.writeAhead(ready) }
+            if walSequence != nil {
+                let elapsed = (ContinuousClock.now - started).seconds
+                metrics.update { $0.walSyncDuration.observe(elapsed) }
             }
         }
-        if ready.snapshotToInstall != nil { reloadMembers() }
+        let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
+        if ready.mustSync && walSequence == nil {
+            // Snapshot data: made durable in LMDB itself (two flushes) before sending.
+            var results: [AppliedEntry] = []
+            let started = ContinuousClock.now
+            await retryingWhileFull { () throws(KVStoreError) in
+                results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
+            }
+            let elapsed = (ContinuousClock.now - started).seconds
+            metrics.update { $0.syncDuration.observe(elapsed); $0.durableCommits += 1 }
+            if ready.snapshotToInstall != nil { reloadMembers() }
+            transport.send(ready.messages)
+            if let snapshot = ready.snapshotToInstall { lmdbApplied = max(lmdbApplied, snapshot.index) }
+            applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
+        } else {
+            transport.send(ready.messages)
+            // 2. Copy the batch into LMDB and apply the committed entries (durable already) in
+            //    one transaction, on the write thread, while this loop goes on to the next batch.
+            if DurableStore.writes(ready) {
+                let through = ready.committedEntries.last?.index
+                let events = applyEvents
+                appliesInFlight += 1
+                store.enqueueApply(ready, walSequence: walSequence, applied: early.answer) { result in
+                    events?.yield(.applied(result, early, through: through))
+                }
+            }
+        }
 
-        // 2. Send, then answer whoever waits on the applied entries.
-        transport.send(ready.messages)
+        // RaftCore takes up a membership change at `advance`, and may message a new member
+        // in the next Ready: its address must be known by then, not once LMDB commits.
+        for entry in ready.committedEntries where entry.kind == .configChange {
+            if let change = ConfChange(decoding: entry.data) { membershipApplied(change) }
+        }
         if let soft = ready.softState { leadershipChanged(soft) }
-        for (index, waiting) in early.remaining() { proposals[index, default: []].append(contentsOf: waiting) }
-        for result in results { completeProposal(result) }
         for read in ready.readStates { readConfirmed(read) }
         for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
 
-        // 3. Advance.
+        // 3. Advance. RaftCore counts the committed entries as applied once they are queued;
+        //    reads wait for `lmdbApplied`, which moves when LMDB has committed them.
         raft.advance(ready)
-        releaseAppliedReads()
         promoteCaughtUpLearners()
         maybeSnapshot()
+        while appliesInFlight >= Self.maxAppliesInFlight && !isStopped {
+            await withCheckedContinuation { applyRoom.append($0) }
+        }
+    }
+
+    /// What the write thread reports about queued applies, in queue order.
+    enum ApplyEvent: Sendable {
+        case applied(Result<AppliedBatch, KVStoreError>, EarlyAnswers, through: UInt64?)
+        case storage(full: Bool)
+    }
+
+    /// Batches queued to LMDB but not yet committed, at most: beyond that the driver loop
+    /// waits, so a disk slower than the write-ahead log cannot pile up memory.
+    static let maxAppliesInFlight = 64
+
+    func handle(_ event: ApplyEvent) {
+        switch event {
+        case .storage(full: true):
+            storageBecameFull()
+        case .storage(full: false):
+            storageHasRoom()
+        case .applied(.failure(let error), _, _):
+            logger.critical("storage failed; stopping", metadata: ["error": "\(error)"])
+            fatalError("storage failed: \(error)")
+        case .applied(.success(let batch), let early, let through):
+            appliesInFlight -= 1
+            if let seconds = batch.commitSeconds { metrics.update { $0.syncDuration.observe(seconds) } }
+            applied(batch, early: early, through: through)
+            if appliesInFlight < Self.maxAppliesInFlight {
+                let waiting = applyRoom
+                applyRoom = []
+                for continuation in waiting { continuation.resume() }
+            }
+        }
+    }
+
+    /// LMDB holds a batch's applies: answer what the early answers left (membership
+    /// changes) and the reads waiting for this index.
+    private func applied(_ batch: AppliedBatch, early: EarlyAnswers, through: UInt64?) {
+        metrics.update { $0.entriesApplied += UInt64(batch.results.count) }
+        for (index, waiting) in early.remaining() {
+            if isStopped {
+                for proposal in waiting { proposal.continuation.resume(throwing: RuntimeError.shuttingDown) }
+            } else {
+                proposals[index, default: []].append(contentsOf: waiting)
+            }
+        }
+        for result in batch.results { completeProposal(result) }
+        if let through { lmdbApplied = max(lmdbApplied, through) }
+        releaseAppliedReads()
     }
 
     /// A full disk is not a reason to crash or corrupt anything: hold the batch (whatever
@@ -186,17 +284,10 @@ public actor NodeRuntime {
         while true {
             do {
                 try await operation()
-                if storageFull {
-                    storageFull = false
-                    logger.notice("storage has room again")
-                }
+                storageHasRoom()
                 return
             } catch .storageFull {
-                if !storageFull {
-                    logger.error("storage is full; writes are refused until space is freed")
-                    storageFull = true
-                    failProposals(.storageFull)
-                }
+                storageBecameFull()
                 try? await Task.sleep(for: .milliseconds(200))
             } catch {
                 // Anything else means the disk or the data directory is broken: stop rather
@@ -205,6 +296,19 @@ public actor NodeRuntime {
                 fatalError("storage failed: \(error)")
             }
         }
+    }
+
+    private func storageBecameFull() {
+        guard !storageFull else { return }
+        logger.error("storage is full; writes are refused until space is freed")
+        storageFull = true
+        failProposals(.storageFull)
+    }
+
+    private func storageHasRoom() {
+        guard storageFull else { return }
+        storageFull = false
+        logger.notice("storage has room again")
     }
 
     private func leadershipChanged(_ soft: SoftState) {
@@ -260,7 +364,7 @@ public actor NodeRuntime {
         }
         return ClusterStatus(id: config.id, role: status.role, term: status.term, leader: status.leader,
                              leaderAddress: status.leader.flatMap { members[$0] ?? ($0 == config.id ? config.address : nil) },
-                             commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
+                             commitIndex: status.commitIndex, appliedIndex: lmdbApplied,
                              lastIndex: status.lastIndex, firstIndex: status.firstIndex, members: list,
                              isMember: conf.isMember(config.id))
     }

@@ -16,6 +16,7 @@ extension DurableStore {
         }
         guard let taken else { return current }
         return try await environment.onWriteThread { () throws(KVStoreError) -> SnapshotMetadata in
+            self.applyQueued()
             var result = taken
             try self.log.update { txn, s throws(KVStoreError) in
                 guard taken.index > s.snapshot.index else {
@@ -35,7 +36,10 @@ extension DurableStore {
     /// The restore is one transaction: a crash leaves the old state or the new, never a mix,
     /// and a staged file that fails its checksum leaves the old state in place.
     public func installSnapshot(_ metadata: SnapshotMetadata) async throws(KVStoreError) {
-        try await environment.onWriteThread { () throws(KVStoreError) in try self.installOnWriteThread(metadata) }
+        try await environment.onWriteThread { () throws(KVStoreError) in
+            self.applyQueued()
+            try self.installOnWriteThread(metadata)
+        }
     }
 
     func installOnWriteThread(_ metadata: SnapshotMetadata) throws(KVStoreError) {

@@ -36,6 +36,27 @@ final class SerialThread: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Queues `job` without waiting for it; dropped once the thread is stopping.
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        _ = enqueue(job)
+    }
+
+    /// Runs `body` on this thread and blocks the calling thread until it is done: for
+    /// setup code that is not async (opening a store) and must not run on this thread.
+    func runAndWait<T>(_ body: @escaping () throws(KVStoreError) -> T) throws(KVStoreError) -> T {
+        precondition(!isCurrent, "runAndWait from the thread itself would deadlock")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<T, KVStoreError>?
+        nonisolated(unsafe) let job = body
+        let accepted = enqueue {
+            result = Result { () throws(KVStoreError) -> T in try job() }
+            done.signal()
+        }
+        guard accepted else { throw .closed }
+        done.wait()
+        return try result!.get()
+    }
+
     /// Lets queued jobs finish, then ends the thread. Later submissions fail with `.closed`.
     func stop() {
         condition.lock()
