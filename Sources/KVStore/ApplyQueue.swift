@@ -61,7 +61,8 @@ extension DurableStore {
         precondition(ready.snapshotChunks.isEmpty && ready.snapshotToInstall == nil, "snapshot data goes through apply")
         let queued = applyQueue.push(ApplyQueue.Item(ready: ready, walSequence: walSequence, applied: applied, done: done))
         if !ready.committedEntries.isEmpty || queued >= Self.maxDeferred {
-            environment.submitOnWriteThread { self.applyQueued() }
+            // A failure reaches the batches through `done`.
+            environment.submitOnWriteThread { try? self.applyQueued() }
         }
     }
 
@@ -69,12 +70,12 @@ extension DurableStore {
 
     /// Returns once everything queued before the call has been committed (or failed).
     public func waitForQueuedApplies() async {
-        _ = try? await environment.onWriteThread { () throws(KVStoreError) in self.applyQueued() }
+        _ = try? await environment.onWriteThread { () throws(KVStoreError) in try self.applyQueued() }
     }
 
     /// Commits everything queued. Write thread only: every write-thread job of the store
-    /// calls this first.
-    func applyQueued() {
+    /// calls this first, and stops if it throws, so that nothing overtakes a failed batch.
+    func applyQueued() throws(KVStoreError) {
         let items = applyQueue.takeAll()
         guard !items.isEmpty else { return }
         var results = [[AppliedEntry]](repeating: [], count: items.count)
@@ -93,13 +94,13 @@ extension DurableStore {
                     for (position, item) in items.enumerated() { item.applied(results[position]) }
                 })
                 break
-            } catch .storageFull {
+            } catch .storageFull where !isClosing.current {
                 failedFull = true
                 storageFull(true)
                 usleep(200_000)
             } catch {
                 for item in items { item.done(.failure(error)) }
-                return
+                throw error
             }
         }
         if failedFull { storageFull(false) }

@@ -49,6 +49,9 @@ public final class DurableStore: Sendable {
         log = try LMDBRaftStorage(environment: environment, snapshotFiles: files)
         let walDirectory = directory + "/wal"
         let lastSequence = try log.replay(try WriteAheadLog.recover(directory: walDirectory))
+        // The last commits may have been replayable (their meta page not yet flushed): make
+        // them durable before the old write-ahead log, which could replay them, is deleted.
+        try environment.sync()
         wal = try WriteAheadLog(directory: walDirectory, nextSequence: lastSequence + 1,
                                 segmentBytes: options.walSegmentBytes)
         log.lmdbDurable = { [wal] sequence in wal.lmdbHolds(through: sequence) }
@@ -56,8 +59,12 @@ public final class DurableStore: Sendable {
         try files.recover(current: log.snapshotMetadata())
     }
 
+    /// Set by `close`: a commit waiting for disk space gives up instead of holding it.
+    let isClosing = Locked(false)
+
     /// Waits for queued writes, then closes. Reads must have stopped.
     public func close() {
+        isClosing.withLock { $0 = true }
         snapshotThread.stop()
         wal.close()
         environment.close()
@@ -84,7 +91,7 @@ public final class DurableStore: Sendable {
         installing snapshot: SnapshotMetadata? = nil
     ) async throws(KVStoreError) {
         try await environment.onWriteThread { () throws(KVStoreError) in
-            self.applyQueued()
+            try self.applyQueued()
             if !snapshotChunks.isEmpty { try self.files.stage(snapshotChunks) }
             if let snapshot { try self.installOnWriteThread(snapshot) }
             if hardState != nil || !entries.isEmpty {
@@ -97,14 +104,26 @@ public final class DurableStore: Sendable {
     }
 
     /// Step 1 of handling a `Ready`: makes its new term, vote and entries durable in the
-    /// write-ahead log (one flush), after which its `messages` may leave. Returns the WAL
-    /// record's sequence, to hand to `apply`, or nil when there was nothing to make durable
-    /// or the Ready carries snapshot data, which `apply` then makes durable in LMDB.
-    public func writeAhead(_ ready: Ready) async throws(KVStoreError) -> UInt64? {
+    /// write-ahead log (one flush), after which its `messages` may leave: `durable` runs on
+    /// the log's thread as soon as the flush returns, to send them without a thread switch.
+    /// Returns the WAL record's sequence, to hand to `apply`, or nil (and `durable` is not
+    /// called) when there was nothing to make durable or the Ready carries snapshot data,
+    /// which `apply` then makes durable in LMDB.
+    public func writeAhead(
+        _ ready: Ready, durable: @escaping @Sendable () -> Void = {}
+    ) async throws(KVStoreError) -> UInt64? {
         guard ready.mustSync, ready.snapshotChunks.isEmpty, ready.snapshotToInstall == nil else { return nil }
-        let sequence = try await wal.append(hardState: ready.hardState, entries: ready.entries)
-        log.logged(ready.entries, sequence: sequence)
-        return sequence
+        let entries = ready.entries
+        do {
+            return try await wal.append(hardState: ready.hardState, entries: entries) { [log] sequence in
+                log.logged(entries, sequence: sequence)
+                durable()
+            }
+        } catch .storageFull {
+            // Committing what waits for LMDB lets the log delete segments it no longer needs.
+            environment.submitOnWriteThread { try? self.applyQueued() }
+            throw .storageFull
+        }
     }
 
     /// Step 2: one LMDB transaction that stages snapshot chunks, installs a completed
@@ -125,7 +144,7 @@ public final class DurableStore: Sendable {
         guard Self.writes(ready) else { return [] }
         let durability: CommitDurability = ready.mustSync && walSequence == nil ? .durable : .replayable
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
-            self.applyQueued()
+            try self.applyQueued()
             if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
             if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
             var results: [AppliedEntry] = []

@@ -3,9 +3,11 @@
 // acknowledged batch survived and no batch is torn.
 //
 // Three batches in four take the node's path: `writeAhead` (the write-ahead log's flush),
-// the acknowledgement, then `apply` copies the batch into LMDB with a commit a crash may
-// undo; the fourth is a fully durable LMDB commit (`log.persist`, as bootstrap uses). Small
-// write-ahead log segments make kills land around segment switches and deletions too.
+// the acknowledgement, then `enqueueApply`, which leaves the batch for a later LMDB commit
+// (batches with nothing to apply wait, up to 32, and then share one commit that a crash
+// may undo); the fourth is a fully durable LMDB commit (`DurableStore.persist`, which first
+// commits what is queued). Small write-ahead log segments make kills land around segment
+// switches and deletions too.
 //
 // Batch n holds 1 + n % 7 entries of term n; each entry's data is
 // `[batch u64 LE][position u8][count u8]` padded to 100 bytes, and the hard state written
@@ -42,7 +44,7 @@ struct CrashChild {
                 let hardState = HardState(term: batch, vote: "child", commit: last)
                 let line = "\(batch) \(last)\n"
                 if batch % 4 == 0 {
-                    try await store.log.persist(hardState: hardState, entries: entries)
+                    try await store.persist(hardState: hardState, entries: entries)
                     _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
                 } else {
                     var ready = Ready()
@@ -51,7 +53,12 @@ struct CrashChild {
                     ready.mustSync = true
                     let sequence = try await store.writeAhead(ready)
                     _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
-                    _ = try await store.apply(ready, walSequence: sequence)
+                    store.enqueueApply(ready, walSequence: sequence, applied: { _ in }) { result in
+                        if case .failure(let error) = result {
+                            FileHandle.standardError.write(Data("queued apply failed: \(error)\n".utf8))
+                            exit(1)
+                        }
+                    }
                 }
                 batch += 1
                 next = last + 1

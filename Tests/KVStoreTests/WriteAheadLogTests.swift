@@ -140,7 +140,72 @@ import Testing
         let newer = walDir + "/" + "00000000000000ff.wal"
         let next = try File(path: newer, flags: O_RDWR | O_CREAT)
         try next.write(WALRecord(sequence: 255, hardState: nil, entries: []).framed(), at: 0)
-        #expect(throws: KVStoreError.self) { try WriteAheadLog.recover(directory: walDir) }
+        do {
+            _ = try WriteAheadLog.recover(directory: walDir)
+            Issue.record("a torn segment followed by another one was accepted")
+        } catch {
+            guard case .corrupt(let message) = error else { throw error }
+            #expect(message.contains("torn"), "\(message)")
+        }
+    }
+
+    @Test func aFirstRecordLargerThanASegmentIsKept() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let walDir = dir.path + "/wal"
+        let big = Entry(term: 1, index: 1, data: [UInt8](repeating: 7, count: 3000))
+        do {
+            let wal = try WriteAheadLog(directory: walDir, nextSequence: 1, segmentBytes: 1024)
+            defer { wal.close() }
+            _ = try await wal.append(hardState: nil, entries: [big])
+            _ = try await wal.append(hardState: nil, entries: Self.entries(2...2, term: 1))
+            _ = try await wal.append(hardState: nil, entries: Self.entries(3...3, term: 1))
+        }
+        let recovered = try WriteAheadLog.recover(directory: walDir)
+        #expect(recovered.map(\.sequence) == [1, 2, 3])
+        #expect(recovered.first?.entries.first?.data.count == big.data.count)
+    }
+
+    @Test func aSegmentStaysUntilACommitAfterItsOwnMadeItDurable() async throws {
+        // 100-byte segments hold one of these 84-byte records each.
+        try await withStore(options: StoreOptions(walSegmentBytes: 100)) { store, dir in
+            func batch(_ index: UInt64) async throws -> UInt64? {
+                let ready = Self.durableReady(HardState(term: 1, commit: 0), Self.entries(index...index, term: 1))
+                let sequence = try await store.writeAhead(ready)
+                _ = try await store.apply(ready, walSequence: sequence)
+                return sequence
+            }
+            for index in UInt64(1)...3 { _ = try await batch(index) }
+            // Commit 3 was replayable: only commit 2 is durable for sure, so record 3's
+            // segment must stay; record 1's may go (on the next append).
+            _ = try await store.writeAhead(Self.durableReady(HardState(term: 1, commit: 0), Self.entries(4...4, term: 1)))
+            let files = try Self.segmentFiles(dir.path)
+            #expect(files == ["0000000000000003.wal", "0000000000000004.wal"],
+                    "records 1 and 2 are durable in LMDB, record 3 is not yet: \(files)")
+        }
+    }
+
+    @Test func aGapBetweenLMDBAndTheWriteAheadLogIsRefused() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try DurableStore(directory: dir.path)
+            defer { store.close() }
+            let ready = Self.durableReady(HardState(term: 1, commit: 0), Self.entries(1...2, term: 1))
+            let sequence = try await store.writeAhead(ready)
+            _ = try await store.apply(ready, walSequence: sequence)
+        }
+        // A record two past what LMDB holds: the one in between is missing.
+        let segment = try File(path: dir.path + "/wal/0000000000000009.wal", flags: O_RDWR | O_CREAT)
+        try segment.write(WALRecord(sequence: 3, hardState: nil, entries: Self.entries(3...3, term: 1)).framed(), at: 0)
+        do {
+            let store = try DurableStore(directory: dir.path)
+            store.close()
+            Issue.record("a store whose write-ahead log skips a record opened")
+        } catch {
+            guard case .corrupt(let message) = error else { throw error }
+            #expect(message.contains("resumes at record 3"), "\(message)")
+        }
     }
 
     @Test func aStoreKeepsOnlyTheSegmentsLMDBMayStillNeed() async throws {

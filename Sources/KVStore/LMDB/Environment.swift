@@ -107,6 +107,14 @@ final class Environment: @unchecked Sendable {
         try await writer.run(body)
     }
 
+    /// Flushes the data file: the last commit, even a replayable one, is durable after this.
+    func sync() throws(KVStoreError) {
+        try gate.shared { () throws(KVStoreError) in
+            if isClosed { throw .closed }
+            try LMDBStatus.check(mdb_env_sync(env, 1), "env_sync")
+        }
+    }
+
     /// Queues `job` on the write thread without waiting for it.
     func submitOnWriteThread(_ job: @escaping @Sendable () -> Void) {
         writer.submit(job)

@@ -138,7 +138,9 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
 
     /// Group commit: the hard state and all `entries` (which replace any conflicting suffix)
     /// in one transaction, so one disk sync covers the whole batch and a crash keeps either
-    /// all of it or none of it.
+    /// all of it or none of it. Straight to LMDB, bypassing the write-ahead log: for
+    /// bootstrap and tests only, never while batches are queued (`DurableStore.persist`
+    /// commits those first).
     public func persist(hardState: HardState?, entries: [Entry]) async throws(KVStoreError) {
         guard hardState != nil || !entries.isEmpty else { return }
         try await environment.onWriteThread { () throws(KVStoreError) in
@@ -170,9 +172,11 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         let after = try environment.transact(durability, { txn throws(KVStoreError) -> State in
             var s = before
             try body(txn, &s)
-            if let sequence {
-                try txn.put(metaDB, Schema.MetaKey.walSequence, LogCodec.encode(sequence: sequence))
-                s.walSequence = sequence
+            if let sequence { s.walSequence = sequence }
+            // Always written when durable: LMDB skips the syncs of a transaction that changed
+            // nothing, and this one must not be reported durable without them.
+            if sequence != nil || durability == .durable {
+                try txn.put(metaDB, Schema.MetaKey.walSequence, LogCodec.encode(sequence: s.walSequence))
             }
             return s
         }, beforeCommit: { _ in beforeCommit() })
@@ -202,6 +206,10 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         let held = state.current.walSequence
         let missing = records.filter { $0.sequence > held }
         guard let last = missing.last else { return max(held, records.last?.sequence ?? 0) }
+        // Segments go only once LMDB holds their records, so the next one must be there.
+        guard missing[0].sequence == held + 1 else {
+            throw .corrupt("write-ahead log resumes at record \(missing[0].sequence) but LMDB holds only up to \(held)")
+        }
         try environment.onWriteThreadAndWait { () throws(KVStoreError) in
             try self.update(.durable, mirroring: last.sequence) { txn, s throws(KVStoreError) in
                 for record in missing {

@@ -33,6 +33,7 @@ public actor NodeRuntime {
     /// applied index runs ahead of it by the batches queued to the write thread.
     var lmdbApplied: UInt64
     var appliesInFlight = 0
+    private var isDraining = false
     var applyRoom: [CheckedContinuation<Void, Never>] = []
     private var applyEvents: AsyncStream<ApplyEvent>.Continuation?
     private var applyEventsTask: Task<Void, Never>?
@@ -120,12 +121,12 @@ public actor NodeRuntime {
         failAllWaiters(.shuttingDown)
         for task in tasks { task.cancel() }
         wakeup?.finish()
-        for task in tasks { await task.value }
-        tasks = []
-        // Batches already queued to LMDB still commit; their answers go out before we stop.
         let waiting = applyRoom
         applyRoom = []
         for continuation in waiting { continuation.resume() }
+        for task in tasks { await task.value }
+        tasks = []
+        // Batches already queued to LMDB still commit; their answers go out before we stop.
         await store.waitForQueuedApplies()
         applyEvents?.finish()
         await applyEventsTask?.value
@@ -143,11 +144,16 @@ public actor NodeRuntime {
         wake()
     }
 
-    func handle(_ event: TransportEvent) {
+    func handle(_ event: TransportEvent) async {
         guard !isStopped else { return }
         switch event {
         case .message(let message):
             raft.step(message)
+            // Handle what the message changed right here rather than through `wake()`: one
+            // task switch less on every hop of a write (a follower's append, the leader's
+            // acknowledgement).
+            await drainReady()
+            return
         case .request(let incoming):
             serveForwarded(incoming)
         case .unreachable(let peer):
@@ -160,7 +166,11 @@ public actor NodeRuntime {
 
     // MARK: The Ready loop
 
+    /// Runs the Ready loop unless it is running already (it then picks up the new work).
     private func drainReady() async {
+        guard !isDraining else { return }
+        isDraining = true
+        defer { isDraining = false }
         while raft.hasReady && !isStopped {
             await processReady()
         }
@@ -178,7 +188,11 @@ public actor NodeRuntime {
         var walSequence: UInt64?
         if ready.mustSync {
             let started = ContinuousClock.now
-            await retryingWhileFull { () throws(KVStoreError) in walSequence = try await self.store.writeAhead(ready) }
+            let messages = ready.messages
+            let written = await retryingWhileFull { () throws(KVStoreError) in
+                walSequence = try await self.store.writeAhead(ready) { [transport] in transport.send(messages) }
+            }
+            guard written else { return }
             if walSequence != nil {
                 let elapsed = (ContinuousClock.now - started).seconds
                 metrics.update { $0.walSyncDuration.observe(elapsed) }
@@ -189,9 +203,10 @@ public actor NodeRuntime {
             // Snapshot data: made durable in LMDB itself (two flushes) before sending.
             var results: [AppliedEntry] = []
             let started = ContinuousClock.now
-            await retryingWhileFull { () throws(KVStoreError) in
+            let committed = await retryingWhileFull { () throws(KVStoreError) in
                 results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
             }
+            guard committed else { return }
             let elapsed = (ContinuousClock.now - started).seconds
             metrics.update { $0.syncDuration.observe(elapsed); $0.durableCommits += 1 }
             if ready.snapshotToInstall != nil { reloadMembers() }
@@ -199,7 +214,7 @@ public actor NodeRuntime {
             if let snapshot = ready.snapshotToInstall { lmdbApplied = max(lmdbApplied, snapshot.index) }
             applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
         } else {
-            transport.send(ready.messages)
+            if walSequence == nil { transport.send(ready.messages) }
             // 2. Copy the batch into LMDB and apply the committed entries (durable already) in
             //    one transaction, on the write thread, while this loop goes on to the next batch.
             if DurableStore.writes(ready) {
@@ -280,14 +295,16 @@ public actor NodeRuntime {
 
     /// A full disk is not a reason to crash or corrupt anything: hold the batch (whatever
     /// waits on its write stays unsent), fail new writes with 507, and retry until space returns.
-    private func retryingWhileFull(_ operation: () async throws(KVStoreError) -> Void) async {
+    /// Returns false only when the node stops while the disk is still full.
+    private func retryingWhileFull(_ operation: () async throws(KVStoreError) -> Void) async -> Bool {
         while true {
             do {
                 try await operation()
                 storageHasRoom()
-                return
+                return true
             } catch .storageFull {
                 storageBecameFull()
+                if isStopped { return false }
                 try? await Task.sleep(for: .milliseconds(200))
             } catch {
                 // Anything else means the disk or the data directory is broken: stop rather

@@ -55,7 +55,20 @@ final class WALSegment {
         end += UInt64(frame.count)
     }
 
-    func sync() throws(KVStoreError) { try file.sync() }
+    /// Forgets records from `offset` on (a record whose flush failed): the next one
+    /// overwrites them.
+    func rewind(to offset: UInt64) { end = offset }
+
+    /// A failed flush is never retried: after one, the kernel may have dropped the dirty
+    /// pages, so a second flush could succeed without the record on disk ("fsyncgate").
+    /// It is an I/O error, which stops the node, whatever the errno.
+    func sync() throws(KVStoreError) {
+        do {
+            try file.sync()
+        } catch {
+            throw .io(operation: "fdatasync \(path)", errno: error == .storageFull ? ENOSPC : EIO)
+        }
+    }
 
     /// The records of the segment at `path`, in order. Reading stops at the first zero
     /// length (the unwritten rest of the file) or at a record cut short or failing its

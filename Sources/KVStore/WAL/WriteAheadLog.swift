@@ -66,14 +66,25 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Appends one record and flushes it; returns its sequence number once it is durable.
-    func append(hardState: HardState?, entries: [Entry]) async throws(KVStoreError) -> UInt64 {
+    /// `durable` runs on the writer thread right after the flush, with that sequence: what
+    /// waited on the flush (a follower's acknowledgement) need not wait for a thread switch.
+    func append(
+        hardState: HardState?, entries: [Entry], durable: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) async throws(KVStoreError) -> UInt64 {
         try await writer.run { () throws(KVStoreError) -> UInt64 in
             let record = WALRecord(sequence: self.nextSequence, hardState: hardState, entries: entries)
             let frame = record.framed()
             if !self.current.fits(frame.count) { try self.rotate(toFit: frame.count) }
-            try self.current.append(frame)
-            try self.current.sync()
+            let start = self.current.end
+            do throws(KVStoreError) {
+                try self.current.append(frame)
+                try self.current.sync()
+            } catch {
+                self.current.rewind(to: start)
+                throw error
+            }
             self.nextSequence += 1
+            durable(record.sequence)
             self.removeSegmentsLMDBHolds()
             return record.sequence
         }
@@ -108,8 +119,16 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     private func rotate(toFit size: Int) throws(KVStoreError) {
+        // Room the new segment may need (a full disk) comes first from segments LMDB holds.
+        removeSegmentsLMDBHolds()
         let path = Self.path(directory, nextSequence)
         let needed = UInt64(size)
+        if current.end == 0 {
+            // Nothing written here yet (a first record larger than a segment): replace this
+            // file by a larger one under the same name rather than seal an empty segment.
+            current = try WALSegment.create(path: path, capacity: max(segmentBytes, needed))
+            return
+        }
         let next: WALSegment
         if needed <= segmentBytes, let ready = spare.withLock({ s -> WALSegment? in defer { s = nil }; return s }) {
             try ready.move(to: path)
