@@ -19,6 +19,26 @@ struct FeatureTests {
 
     // MARK: Learners
 
+    @Test("a new member whose answers to the first probes were lost is probed again once it answers, with no new writes")
+    func lostProbeAnswersAreProbedAgain() throws {
+        let cluster = TestCluster(size: 3, spares: 1)
+        #expect(cluster.elect("n1"))
+        _ = try cluster.with("n1") { node throws(RaftError) in try node.proposeConfChange(ConfChange(kind: .addLearner, node: "n4")) }
+        // n4 hears the leader before it can answer (kv-node: before its join call returns and
+        // tells it where the others are): everything it says is lost for a while.
+        for _ in 0..<20 {
+            cluster.tickAll()
+            cluster.processAll()
+            _ = cluster.drop { $0.from == "n4" }
+            _ = cluster.deliver()
+        }
+        #expect(cluster.log(of: "n4").isEmpty)
+        // From now on it is heard. Nothing new is written, so only a renewed probe can
+        // find where its log ends.
+        cluster.run(ticks: 20)
+        #expect(cluster.log(of: "n4") == cluster.log(of: "n1"))
+    }
+
     @Test("a learner never campaigns, is never asked for votes, and its vote does not count")
     func learnerNeverVotes() throws {
         let cluster = try Self.clusterWithLearner()

@@ -54,7 +54,9 @@ extension RaftNode {
 
     /// Sends the next AppendEntries to `peer` if its flow-control state allows. With
     /// `sendIfEmpty`, a message without entries still goes out when the follower has not
-    /// yet heard the current commit index.
+    /// yet heard the current commit index, or when it is being probed: the answer to an
+    /// empty probe (a new member's, whose next index starts past the end of our log) may
+    /// have been lost, and nothing else would ask again until the next write.
     mutating func sendAppend(to peer: NodeID, sendIfEmpty: Bool) {
         guard var pr = progress[peer] else { return }
         var needsSnapshot = false
@@ -71,7 +73,7 @@ extension RaftNode {
                 break sending
             }
             let commit = log.committed
-            if entries.isEmpty && !(sendIfEmpty && pr.sentCommit < commit) { break sending }
+            if entries.isEmpty && !(sendIfEmpty && (pr.sentCommit < commit || pr.state == .probe)) { break sending }
             send(.append(AppendRequest(prevLogIndex: prevIndex, prevLogTerm: prevTerm,
                                        entries: entries, leaderCommit: commit)), to: peer)
             pr.sentCommit = commit
