@@ -2,20 +2,49 @@ import Foundation
 import RaftCore
 
 /// Step 2 of a `Ready` without waiting for it: batches are copied into LMDB and applied on
-/// the write thread in the order they were queued, and whatever queued up while the previous
-/// commit was flushing goes into one transaction. The driver loop can then write the next
-/// batch ahead while LMDB commits the last one, and one LMDB flush serves many batches.
-final class ApplyQueue: Sendable {
+/// the write thread in the order they were queued, in one transaction that stays open for
+/// a few milliseconds and is then committed with one flush for all of them.
+///
+/// Applying at once and committing later keeps answers fast (they go out when a batch is
+/// applied, see `EarlyAnswers`) while LMDB's flush runs rarely: every LMDB flush delays
+/// the write-ahead log's next flush on the same disk, which is on every write's path.
+/// Readers see a batch once its transaction commits; a linearizable read that waits for
+/// one asks for the commit at once (`commitQueuedApplies`).
+final class ApplyQueue: @unchecked Sendable {
     struct Item: Sendable {
         var ready: Ready
         var walSequence: UInt64?
-        /// Called with the results just before the commit (see `EarlyAnswers`).
+        /// Called with the results once the batch is applied, before it is committed.
         var applied: @Sendable ([AppliedEntry]) -> Void
         /// Called on the write thread once the commit returned, in queue order.
         var done: @Sendable (Result<AppliedBatch, KVStoreError>) -> Void
     }
 
+    /// Applied batches waiting for their commit. Write thread only.
+    final class OpenBatch {
+        var update: LMDBRaftStorage.OpenUpdate
+        var items: [Item] = []
+        var results: [[AppliedEntry]] = []
+        init(_ update: LMDBRaftStorage.OpenUpdate) { self.update = update }
+    }
+
     private let items = Locked<[Item]>([])
+    /// Write thread only.
+    var open: OpenBatch?
+    let commitScheduled = Locked(false)
+
+    /// How long applied batches may wait for their commit.
+    static let commitDelay = DispatchTimeInterval.milliseconds(5)
+    /// Batches with nothing to apply that may wait for one that applies.
+    static let maxDeferred = 32
+
+    /// True when no commit was scheduled yet (the caller schedules it).
+    func scheduleCommit() -> Bool {
+        commitScheduled.withLock { scheduled in
+            defer { scheduled = true }
+            return !scheduled
+        }
+    }
 
     /// Returns how many items are queued now.
     func push(_ item: Item) -> Int {
@@ -46,68 +75,141 @@ extension DurableStore {
     /// Queues `ready` (which must carry no snapshot data: those go through `apply`).
     ///
     /// A batch with nothing to apply (new entries, a term or a vote, all in the write-ahead
-    /// log already) waits for the next batch that applies something, so that one LMDB
-    /// commit carries both; at most `maxDeferred` batches wait that way. Every other job on
-    /// the write thread first commits what is queued, so nothing overtakes it.
+    /// log already) waits for the next batch that applies something; at most `maxDeferred`
+    /// batches wait that way. A membership change is committed at once (the runtime waits
+    /// for it), and so is any batch when `commitNow` (a reader waits for it). Every other write on the write thread first applies and commits what is
+    /// queued (`Environment.beforeTransact`), so nothing overtakes it.
     ///
-    /// While LMDB is full the write thread retries the same transaction every 200 ms, so
-    /// nothing queued later can overtake it; `storageFull` reports each failure and the
-    /// first success after one.
+    /// While LMDB is full the write thread retries every 200 ms, so nothing queued later
+    /// can overtake a batch; `storageFull` reports each failure and the first success after.
     public func enqueueApply(
-        _ ready: Ready, walSequence: UInt64?,
+        _ ready: Ready, walSequence: UInt64?, commitNow: Bool = false,
         applied: @escaping @Sendable ([AppliedEntry]) -> Void,
         done: @escaping @Sendable (Result<AppliedBatch, KVStoreError>) -> Void
     ) {
         precondition(ready.snapshotChunks.isEmpty && ready.snapshotToInstall == nil, "snapshot data goes through apply")
         let queued = applyQueue.push(ApplyQueue.Item(ready: ready, walSequence: walSequence, applied: applied, done: done))
-        if !ready.committedEntries.isEmpty || queued >= Self.maxDeferred {
-            // A failure reaches the batches through `done`.
-            environment.submitOnWriteThread { try? self.applyQueued() }
+        let membership = ready.committedEntries.contains { $0.kind == .configChange }
+        if commitNow || membership || queued >= ApplyQueue.maxDeferred {
+            environment.submitOnWriteThread { try? self.applyQueued(commit: true) }
+        } else if !ready.committedEntries.isEmpty {
+            environment.submitOnWriteThread { try? self.applyQueued(commit: false) }
         }
+        // A failure reaches the batches through `done`.
     }
 
-    static let maxDeferred = 32
+    /// Asks for what is applied to be committed now, without waiting (a read waits for it).
+    public func commitQueuedApplies() {
+        environment.submitOnWriteThread { try? self.applyQueued(commit: true) }
+    }
 
     /// Returns once everything queued before the call has been committed (or failed).
     public func waitForQueuedApplies() async {
-        _ = try? await environment.onWriteThread { () throws(KVStoreError) in try self.applyQueued() }
+        _ = try? await environment.onWriteThread { () throws(KVStoreError) in try self.applyQueued(commit: true) }
     }
 
-    /// Commits everything queued. Write thread only: every write-thread job of the store
-    /// calls this first, and stops if it throws, so that nothing overtakes a failed batch.
-    func applyQueued() throws(KVStoreError) {
-        let items = applyQueue.takeAll()
-        guard !items.isEmpty else { return }
-        var results = [[AppliedEntry]](repeating: [], count: items.count)
-        let mirroring = items.compactMap(\.walSequence).max()
-        var failedFull = false
-        let started = ContinuousClock.now
-        while true {
-            do {
-                try log.update(.replayable, mirroring: mirroring, { txn, s throws(KVStoreError) in
-                    for (position, item) in items.enumerated() {
-                        if let hardState = item.ready.hardState { try log.setHardState(hardState, txn, &s) }
-                        try log.append(item.ready.entries, txn, &s)
-                        results[position] = try stateMachine.apply(item.ready.committedEntries, txn)
-                    }
-                }, beforeCommit: {
-                    for (position, item) in items.enumerated() { item.applied(results[position]) }
-                })
-                break
-            } catch .storageFull where !isClosing.current {
-                failedFull = true
-                storageFull(true)
-                usleep(200_000)
-            } catch {
-                for item in items { item.done(.failure(error)) }
-                throw error
+    /// Applies what is queued in the open transaction and commits it now or soon.
+    /// Write thread only. A failure is reported to the batches and rethrown, so that the
+    /// job that called this stops rather than overtake them.
+    func applyQueued(commit: Bool = true) throws(KVStoreError) {
+        let fresh = applyQueue.takeAll()
+        if !fresh.isEmpty { try applyInOpenTransaction(fresh) }
+        if commit {
+            try commitOpenTransaction()
+        } else if applyQueue.open != nil, applyQueue.scheduleCommit() {
+            DispatchQueue.global().asyncAfter(deadline: .now() + ApplyQueue.commitDelay) { [environment] in
+                environment.submitOnWriteThread {
+                    self.applyQueue.commitScheduled.withLock { $0 = false }
+                    try? self.applyQueued(commit: true)
+                }
             }
         }
-        if failedFull { storageFull(false) }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        for (position, item) in items.enumerated() {
-            item.done(.success(AppliedBatch(results: results[position], commitSeconds: position == 0 ? seconds : nil)))
+    }
+
+    private func applyInOpenTransaction(_ fresh: [ApplyQueue.Item]) throws(KVStoreError) {
+        var toRun = fresh
+        var failedFull = false
+        while true {
+            let batch: ApplyQueue.OpenBatch
+            if let open = applyQueue.open {
+                batch = open
+            } else {
+                do throws(KVStoreError) {
+                    batch = ApplyQueue.OpenBatch(try log.begin())
+                } catch {
+                    for item in toRun { item.done(.failure(error)) }
+                    throw error
+                }
+                applyQueue.open = batch
+            }
+            do throws(KVStoreError) {
+                var results: [[AppliedEntry]] = []
+                for item in toRun {
+                    if let hardState = item.ready.hardState { try log.setHardState(hardState, batch.update.txn, &batch.update.state) }
+                    try log.append(item.ready.entries, batch.update.txn, &batch.update.state)
+                    results.append(try stateMachine.apply(item.ready.committedEntries, batch.update.txn))
+                    if let sequence = item.walSequence { batch.update.mirroring = max(batch.update.mirroring ?? 0, sequence) }
+                }
+                batch.items += toRun
+                batch.results += results
+                for (item, result) in zip(toRun, results) { item.applied(result) }
+                if failedFull { storageFull(false) }
+                return
+            } catch {
+                // Start over in a new transaction with everything the failed one held.
+                log.abort(batch.update)
+                applyQueue.open = nil
+                toRun = batch.items + toRun
+                do throws(KVStoreError) {
+                    try recover(from: error)
+                } catch {
+                    for item in toRun { item.done(.failure(error)) }
+                    throw error
+                }
+                if case .storageFull = error { failedFull = true }
+            }
         }
+    }
+
+    private func commitOpenTransaction() throws(KVStoreError) {
+        while let batch = applyQueue.open {
+            let started = ContinuousClock.now
+            applyQueue.open = nil
+            do throws(KVStoreError) {
+                try log.commit(batch.update)
+            } catch {
+                // The transaction is gone: apply everything again, then commit again.
+                do throws(KVStoreError) {
+                    try recover(from: error)
+                } catch {
+                    for item in batch.items { item.done(.failure(error)) }
+                    throw error
+                }
+                try applyInOpenTransaction(batch.items)
+                continue
+            }
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            for (position, item) in batch.items.enumerated() {
+                item.done(.success(AppliedBatch(results: batch.results[position], commitSeconds: position == 0 ? seconds : nil)))
+            }
+        }
+    }
+
+    /// After a failed apply or commit (no transaction open): grows a full map, waits out a
+    /// full disk, or rethrows anything else.
+    private func recover(from error: KVStoreError) throws(KVStoreError) {
+        var failure = error
+        if LMDBStatus.isMapFull(error) {
+            do throws(KVStoreError) {
+                try environment.grow()
+                return
+            } catch {
+                failure = error
+            }
+        }
+        guard case .storageFull = failure, !isClosing.current else { throw failure }
+        storageFull(true)
+        usleep(200_000)
     }
 }

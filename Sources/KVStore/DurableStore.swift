@@ -57,6 +57,7 @@ public final class DurableStore: Sendable {
         log.lmdbDurable = { [wal] sequence in wal.lmdbHolds(through: sequence) }
         stateMachine = KVStateMachine(environment: environment, sessionLimit: options.sessionLimit)
         try files.recover(current: log.snapshotMetadata())
+        environment.beforeTransact = { [unowned self] () throws(KVStoreError) in try self.applyQueued(commit: true) }
     }
 
     /// Set by `close`: a commit waiting for disk space gives up instead of holding it.
@@ -64,6 +65,8 @@ public final class DurableStore: Sendable {
 
     /// Waits for queued writes, then closes. Reads must have stopped.
     public func close() {
+        // Applied batches still in the open transaction are committed before LMDB closes.
+        try? environment.onWriteThreadAndWait { () throws(KVStoreError) in try self.applyQueued(commit: true) }
         isClosing.withLock { $0 = true }
         snapshotThread.stop()
         wal.close()
@@ -91,7 +94,6 @@ public final class DurableStore: Sendable {
         installing snapshot: SnapshotMetadata? = nil
     ) async throws(KVStoreError) {
         try await environment.onWriteThread { () throws(KVStoreError) in
-            try self.applyQueued()
             if !snapshotChunks.isEmpty { try self.files.stage(snapshotChunks) }
             if let snapshot { try self.installOnWriteThread(snapshot) }
             if hardState != nil || !entries.isEmpty {
@@ -144,7 +146,6 @@ public final class DurableStore: Sendable {
         guard Self.writes(ready) else { return [] }
         let durability: CommitDurability = ready.mustSync && walSequence == nil ? .durable : .replayable
         return try await environment.onWriteThread { () throws(KVStoreError) -> [AppliedEntry] in
-            try self.applyQueued()
             if !ready.snapshotChunks.isEmpty { try self.files.stage(ready.snapshotChunks) }
             if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
             var results: [AppliedEntry] = []

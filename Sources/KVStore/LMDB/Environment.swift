@@ -125,6 +125,11 @@ final class Environment: @unchecked Sendable {
         try writer.runAndWait(body)
     }
 
+    /// Runs on the write thread before every `transact`: LMDB has one write transaction at a
+    /// time, so one left open across jobs (`DurableStore`'s queued applies) is committed
+    /// first, and nothing queued before the job is overtaken by it.
+    var beforeTransact: () throws(KVStoreError) -> Void = {}
+
     /// One write transaction. `body` may run more than once (the map grows between
     /// attempts), so it must not change anything outside the transaction. `beforeCommit`
     /// sees the result of the attempt that is about to commit.
@@ -133,6 +138,7 @@ final class Environment: @unchecked Sendable {
         beforeCommit: (T) -> Void = { _ in }
     ) throws(KVStoreError) -> T {
         precondition(writer.isCurrent, "write transactions belong on the write thread")
+        try beforeTransact()
         while true {
             do throws(KVStoreError) {
                 return try attempt(durability, body, beforeCommit)
@@ -152,27 +158,42 @@ final class Environment: @unchecked Sendable {
         }
     }
 
-    private func attempt<T>(
-        _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T, _ beforeCommit: (T) -> Void
-    ) throws(KVStoreError) -> T {
+    /// Begins a write transaction to be finished with `commit` or `abort`, possibly in a
+    /// later job on the write thread; no `transact` may run meanwhile.
+    func beginWrite(_ durability: CommitDurability) throws(KVStoreError) -> Transaction {
+        precondition(writer.isCurrent, "write transactions belong on the write thread")
         if isClosed { throw .closed }
         var txn: OpaquePointer?
         let flags: UInt32 = durability == .replayable ? UInt32(MDB_NOMETASYNC) : 0
         try LMDBStatus.check(mdb_txn_begin(env, nil, flags, &txn), "txn_begin(write)")
+        return Transaction(handle: txn!, isReadOnly: false)
+    }
+
+    /// Commits a transaction from `beginWrite`; it is gone afterwards, even on failure.
+    func commit(_ txn: Transaction) throws(KVStoreError) {
+        try LMDBStatus.check(mdb_txn_commit(txn.handle), "commit")
+    }
+
+    func abort(_ txn: Transaction) { mdb_txn_abort(txn.handle) }
+
+    private func attempt<T>(
+        _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T, _ beforeCommit: (T) -> Void
+    ) throws(KVStoreError) -> T {
+        let txn = try beginWrite(durability)
         let result: T
         do throws(KVStoreError) {
-            result = try body(Transaction(handle: txn!, isReadOnly: false))
+            result = try body(txn)
         } catch {
-            mdb_txn_abort(txn)
+            abort(txn)
             throw error
         }
         beforeCommit(result)
-        // Commit frees the transaction whether or not it succeeds.
-        try LMDBStatus.check(mdb_txn_commit(txn), "commit")
+        try commit(txn)
         return result
     }
 
-    private func grow() throws(KVStoreError) {
+    /// Doubles the map (up to the limit). No write transaction may be open.
+    func grow() throws(KVStoreError) {
         guard mapSize < maxMapSize else { throw .storageFull }
         let target = mapSize > maxMapSize / 2 ? maxMapSize : mapSize * 2
         try gate.exclusive { () throws(KVStoreError) in

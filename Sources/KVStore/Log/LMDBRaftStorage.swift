@@ -168,18 +168,54 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         _ body: (Transaction, inout State) throws(KVStoreError) -> Void,
         beforeCommit: () -> Void = {}
     ) throws(KVStoreError) {
-        let before = state.current
         let after = try environment.transact(durability, { txn throws(KVStoreError) -> State in
-            var s = before
+            // Read here, not before `transact`: it first commits queued applies, which move it.
+            var s = state.current
             try body(txn, &s)
-            if let sequence { s.walSequence = sequence }
-            // Always written when durable: LMDB skips the syncs of a transaction that changed
-            // nothing, and this one must not be reported durable without them.
-            if sequence != nil || durability == .durable {
-                try txn.put(metaDB, Schema.MetaKey.walSequence, LogCodec.encode(sequence: s.walSequence))
-            }
+            try finish(&s, mirroring: sequence, durability, txn)
             return s
         }, beforeCommit: { _ in beforeCommit() })
+        committed(after, mirroring: sequence, durability)
+    }
+
+    /// A transaction over the log state that stays open across jobs on the write thread
+    /// (queued applies), finished by `commit` or `abort`.
+    struct OpenUpdate {
+        let txn: Transaction
+        var state: State
+        var mirroring: UInt64?
+    }
+
+    func begin() throws(KVStoreError) -> OpenUpdate {
+        OpenUpdate(txn: try environment.beginWrite(.replayable), state: state.current)
+    }
+
+    /// Commits a replayable `OpenUpdate` and publishes its state. The transaction is gone
+    /// afterwards, even when this throws.
+    func commit(_ open: OpenUpdate) throws(KVStoreError) {
+        var after = open.state
+        do throws(KVStoreError) {
+            try finish(&after, mirroring: open.mirroring, .replayable, open.txn)
+        } catch {
+            environment.abort(open.txn)
+            throw error
+        }
+        try environment.commit(open.txn)
+        committed(after, mirroring: open.mirroring, .replayable)
+    }
+
+    func abort(_ open: OpenUpdate) { environment.abort(open.txn) }
+
+    private func finish(_ s: inout State, mirroring sequence: UInt64?, _ durability: CommitDurability, _ txn: Transaction) throws(KVStoreError) {
+        if let sequence { s.walSequence = sequence }
+        // Always written when durable: LMDB skips the syncs of a transaction that changed
+        // nothing, and this one must not be reported durable without them.
+        if sequence != nil || durability == .durable {
+            try txn.put(metaDB, Schema.MetaKey.walSequence, LogCodec.encode(sequence: s.walSequence))
+        }
+    }
+
+    private func committed(_ after: State, mirroring sequence: UInt64?, _ durability: CommitDurability) {
         state.withLock { current in
             // The write-ahead side may have added entries meanwhile: keep them.
             var next = after

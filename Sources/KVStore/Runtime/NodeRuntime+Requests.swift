@@ -225,6 +225,8 @@ extension NodeRuntime {
             waiter.continuation.resume(returning: .ready)
         } else {
             readsAwaitingApply.append((state.index, waiter))
+            // Applied batches wait a few milliseconds for their commit; a reader need not.
+            store.commitQueuedApplies()
         }
     }
 

@@ -144,16 +144,13 @@ public actor NodeRuntime {
         wake()
     }
 
-    func handle(_ event: TransportEvent) async {
+    func handle(_ event: TransportEvent) {
         guard !isStopped else { return }
         switch event {
         case .message(let message):
+            // Stepped at once even while the Ready loop waits on the disk: a heartbeat must
+            // reset the election timer however slow a flush is.
             raft.step(message)
-            // Handle what the message changed right here rather than through `wake()`: one
-            // task switch less on every hop of a write (a follower's append, the leader's
-            // acknowledgement).
-            await drainReady()
-            return
         case .request(let incoming):
             serveForwarded(incoming)
         case .unreachable(let peer):
@@ -221,7 +218,8 @@ public actor NodeRuntime {
                 let through = ready.committedEntries.last?.index
                 let events = applyEvents
                 appliesInFlight += 1
-                store.enqueueApply(ready, walSequence: walSequence, applied: early.answer) { result in
+                store.enqueueApply(ready, walSequence: walSequence, commitNow: !readsAwaitingApply.isEmpty,
+                                   applied: early.answer) { result in
                     events?.yield(.applied(result, early, through: through))
                 }
             }

@@ -16,7 +16,6 @@ extension DurableStore {
         }
         guard let taken else { return current }
         return try await environment.onWriteThread { () throws(KVStoreError) -> SnapshotMetadata in
-            try self.applyQueued()
             var result = taken
             try self.log.update { txn, s throws(KVStoreError) in
                 guard taken.index > s.snapshot.index else {
@@ -37,7 +36,6 @@ extension DurableStore {
     /// and a staged file that fails its checksum leaves the old state in place.
     public func installSnapshot(_ metadata: SnapshotMetadata) async throws(KVStoreError) {
         try await environment.onWriteThread { () throws(KVStoreError) in
-            try self.applyQueued()
             try self.installOnWriteThread(metadata)
         }
     }
