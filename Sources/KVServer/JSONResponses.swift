@@ -28,8 +28,46 @@ enum JSON {
         Self.error(error.httpStatus, error.message)
     }
 
+    /// The string field `name` of a JSON object body, or what is wrong with the body.
+    /// A body of exactly `{"name":"text"}` whose text needs no unescaping (no quote,
+    /// backslash or control character: the usual write) is read without a JSON parser.
+    static func stringField(_ name: String, from request: Request, limit: Int) async -> Result<String, APIFailure> {
+        let buffer: ByteBuffer
+        switch await body(of: request, limit: limit) {
+        case .success(let b): buffer = b
+        case .failure(let failure): return .failure(failure)
+        }
+        if let text = plainStringField(name, buffer.readableBytesView) { return .success(text) }
+        let object: [String: Any]
+        switch parseObject(buffer) {
+        case .success(let o): object = o
+        case .failure(let failure): return .failure(failure)
+        }
+        guard let raw = object[name] else { return .failure(APIFailure(400, "the body needs a \"\(name)\" field")) }
+        guard let text = raw as? String else { return .failure(APIFailure(400, "\"\(name)\" must be a string")) }
+        return .success(text)
+    }
+
+    static func plainStringField<Bytes: BidirectionalCollection<UInt8>>(_ name: String, _ bytes: Bytes) -> String? {
+        let prefix = Array("{\"\(name)\":\"".utf8)
+        let suffix = Array("\"}".utf8)
+        guard bytes.count >= prefix.count + suffix.count, bytes.starts(with: prefix), bytes.suffix(2).elementsEqual(suffix) else {
+            return nil
+        }
+        let text = bytes.dropFirst(prefix.count).dropLast(suffix.count)
+        guard !text.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else { return nil }
+        return String(validating: text, as: UTF8.self)
+    }
+
     /// Parses a request body as a JSON object, or explains what is wrong with it.
     static func object(from request: Request, limit: Int) async -> Result<[String: Any], APIFailure> {
+        switch await body(of: request, limit: limit) {
+        case .success(let buffer): return parseObject(buffer)
+        case .failure(let failure): return .failure(failure)
+        }
+    }
+
+    private static func body(of request: Request, limit: Int) async -> Result<ByteBuffer, APIFailure> {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
@@ -40,6 +78,10 @@ enum JSON {
             return .failure(APIFailure(400, "the request body could not be read: \(error)"))
         }
         guard buffer.readableBytes > 0 else { return .failure(APIFailure(400, "the request body is empty; send a JSON object")) }
+        return .success(buffer)
+    }
+
+    private static func parseObject(_ buffer: ByteBuffer) -> Result<[String: Any], APIFailure> {
         let data = Data(buffer.readableBytesView)
         guard let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
             return .failure(APIFailure(400, "the request body is not valid JSON"))

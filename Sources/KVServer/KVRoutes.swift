@@ -32,7 +32,7 @@ struct KVRoutes {
         let path = request.uri.path
         guard let range = path.range(of: "/kv/") else { return .failure(APIFailure(400, "no key in the path")) }
         let raw = String(path[range.upperBound...])
-        guard let key = raw.removingPercentEncoding, !key.isEmpty else {
+        guard let key = raw.contains("%") ? raw.removingPercentEncoding : raw, !key.isEmpty else {
             return .failure(APIFailure(400, "the key is empty or not valid percent-encoding"))
         }
         do {
@@ -55,16 +55,18 @@ struct KVRoutes {
         case .success(let k): key = k
         case .failure(let failure): return failure.response
         }
-        let object: [String: Any]
-        switch await JSON.object(from: request, limit: Self.maxBodyBytes) {
-        case .success(let o): object = o
+        let value: String
+        switch await JSON.stringField("value", from: request, limit: Self.maxBodyBytes) {
+        case .success(let v): value = v
         case .failure(let failure): return failure.response
         }
-        guard let rawValue = object["value"] else { return JSON.error(400, "the body needs a \"value\" field") }
-        guard let value = rawValue as? String else { return JSON.error(400, "\"value\" must be a string") }
         do {
             let result = try await runtime.submit(.put(key, Array(value.utf8), requestID: requestID(of: request)))
-            return JSON.response(PutResponse(status: "success", key: key, revision: result.revision))
+            var json = JSONObjectWriter()
+            json.field("key", key)
+            json.field("revision", result.revision)
+            json.field("status", "success")
+            return json.response()
         } catch {
             return JSON.error(error)
         }
@@ -78,7 +80,11 @@ struct KVRoutes {
         }
         do {
             let result = try await runtime.submit(.delete(key, requestID: requestID(of: request)))
-            return JSON.response(DeleteResponse(status: "success", deleted: result.deleted, revision: result.revision))
+            var json = JSONObjectWriter()
+            json.field("deleted", result.deleted)
+            json.field("revision", result.revision)
+            json.field("status", "success")
+            return json.response()
         } catch {
             return JSON.error(error)
         }
@@ -93,7 +99,11 @@ struct KVRoutes {
         if let failure = await readBarrier(request) { return failure }
         do {
             guard let record = try store.stateMachine.get(key) else { return JSON.error(404, "key not found: \(key)") }
-            return JSON.response(GetResponse(key: key, value: String(decoding: record.value, as: UTF8.self), revision: record.revision))
+            var json = JSONObjectWriter(capacity: 32 + key.utf8.count + record.value.count)
+            json.field("key", key)
+            json.field("revision", record.revision)
+            json.field("value", String(decoding: record.value, as: UTF8.self))
+            return json.response()
         } catch {
             return JSON.error(RuntimeError.internalError("\(error)"))
         }
@@ -145,9 +155,6 @@ struct KVRoutes {
     }
 }
 
-struct PutResponse: Encodable { var status: String; var key: String; var revision: UInt64 }
-struct DeleteResponse: Encodable { var status: String; var deleted: Bool; var revision: UInt64 }
-struct GetResponse: Encodable { var key: String; var value: String; var revision: UInt64 }
 
 /// Maps an `Idempotency-Key` header to a client session id: FNV-1a, stable across nodes
 /// and restarts, so a retry through any node finds the same session.

@@ -24,14 +24,14 @@ final class HTTPExchange {
         // A paused process's listening socket still completes the handshake (the kernel does it).
         let connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) }
         guard connected == 0 else {
-            let code = errno
-            close(fd)
-            throw NotYet("connect to 127.0.0.1:\(port): \(String(cString: strerror(code)))")
+            // No close here: every stored property is set, so `deinit` runs and closes it.
+            // Closing twice closed another test's socket that had been given the same number.
+            throw NotYet("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Writes the whole request. Stops quietly if the server closes early: it may have
     /// answered already (a 413 before the whole body arrived), which `reply` then reads.
