@@ -145,9 +145,7 @@ extension DurableStore {
             do throws(KVStoreError) {
                 var results: [[AppliedEntry]] = []
                 for item in toRun {
-                    if let hardState = item.ready.hardState { try log.setHardState(hardState, batch.update.txn, &batch.update.state) }
-                    try log.append(item.ready.entries, batch.update.txn, &batch.update.state)
-                    results.append(try stateMachine.apply(item.ready.committedEntries, batch.update.txn))
+                    results.append(try copyAndApply(item.ready, batch.update.txn, &batch.update.state))
                     if let sequence = item.walSequence { batch.update.mirroring = max(batch.update.mirroring ?? 0, sequence) }
                 }
                 batch.items += toRun
@@ -188,8 +186,7 @@ extension DurableStore {
                 try applyInOpenTransaction(batch.items)
                 continue
             }
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - started).seconds
             for (position, item) in batch.items.enumerated() {
                 item.done(.success(AppliedBatch(results: batch.results[position], commitSeconds: position == 0 ? seconds : nil)))
             }

@@ -150,12 +150,18 @@ public final class DurableStore: Sendable {
             if let snapshot = ready.snapshotToInstall { try self.installOnWriteThread(snapshot) }
             var results: [AppliedEntry] = []
             try self.log.update(durability, mirroring: walSequence, { txn, s throws(KVStoreError) in
-                if let hardState = ready.hardState { try self.log.setHardState(hardState, txn, &s) }
-                try self.log.append(ready.entries, txn, &s)
-                results = try self.stateMachine.apply(ready.committedEntries, txn)
+                results = try self.copyAndApply(ready, txn, &s)
             }, beforeCommit: { applied(results) })
             return results
         }
+    }
+
+    /// The body of step 2 inside a write transaction: the Ready's hard state and entries
+    /// into LMDB's log, then its committed entries into the state machine.
+    func copyAndApply(_ ready: Ready, _ txn: Transaction, _ s: inout LMDBRaftStorage.State) throws(KVStoreError) -> [AppliedEntry] {
+        if let hardState = ready.hardState { try log.setHardState(hardState, txn, &s) }
+        try log.append(ready.entries, txn, &s)
+        return try stateMachine.apply(ready.committedEntries, txn)
     }
 
     /// Both steps, for callers that send nothing in between.

@@ -33,7 +33,6 @@ public actor NodeRuntime {
     /// applied index runs ahead of it by the batches queued to the write thread.
     var lmdbApplied: UInt64
     var appliesInFlight = 0
-    private var isDraining = false
     var applyRoom: [CheckedContinuation<Void, Never>] = []
     private var applyEvents: AsyncStream<ApplyEvent>.Continuation?
     private var applyEventsTask: Task<Void, Never>?
@@ -163,11 +162,7 @@ public actor NodeRuntime {
 
     // MARK: The Ready loop
 
-    /// Runs the Ready loop unless it is running already (it then picks up the new work).
     private func drainReady() async {
-        guard !isDraining else { return }
-        isDraining = true
-        defer { isDraining = false }
         while raft.hasReady && !isStopped {
             await processReady()
         }
@@ -206,9 +201,11 @@ public actor NodeRuntime {
             guard committed else { return }
             let elapsed = (ContinuousClock.now - started).seconds
             metrics.update { $0.syncDuration.observe(elapsed); $0.durableCommits += 1 }
-            if ready.snapshotToInstall != nil { reloadMembers() }
+            if let snapshot = ready.snapshotToInstall {
+                reloadMembers()
+                lmdbApplied = max(lmdbApplied, snapshot.index)
+            }
             transport.send(ready.messages)
-            if let snapshot = ready.snapshotToInstall { lmdbApplied = max(lmdbApplied, snapshot.index) }
             applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
         } else {
             if walSequence == nil { transport.send(ready.messages) }

@@ -16,7 +16,6 @@ final class WriteAheadLog: @unchecked Sendable {
     private let preparer = SerialThread(name: "wal-prepare")
     // Writer thread only:
     private var current: WALSegment
-    private var currentFirstSequence: UInt64
     /// Full segments and the last sequence each holds, oldest first.
     private var sealed: [(path: String, lastSequence: UInt64)] = []
     private var nextSequence: UInt64
@@ -60,7 +59,6 @@ final class WriteAheadLog: @unchecked Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             File.remove(directory + "/" + name)
         }
-        currentFirstSequence = nextSequence
         current = try WALSegment.create(path: Self.path(directory, nextSequence), capacity: segmentBytes)
         prepareSpare()
     }
@@ -138,7 +136,6 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         sealed.append((current.path, nextSequence - 1))
         current = next
-        currentFirstSequence = nextSequence
         prepareSpare()
     }
 
