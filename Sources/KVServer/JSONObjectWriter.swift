@@ -26,12 +26,17 @@ struct JSONObjectWriter {
     /// The finished object.
     var encoded: [UInt8] { bytes + [UInt8(ascii: "}")] }
 
-    func response(status: HTTPResponse.Status = .ok) -> Response {
+    /// The finished object in a buffer ready to be sent.
+    var byteBuffer: ByteBuffer {
         var body = ByteBuffer()
         body.reserveCapacity(bytes.count + 1)
         body.writeBytes(bytes)
         body.writeInteger(UInt8(ascii: "}"))
-        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
+        return body
+    }
+
+    func response(status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: byteBuffer))
     }
 
     private mutating func key(_ name: StaticString) {

@@ -18,25 +18,25 @@ enum JSON {
     }
 
     static func error(_ status: Int, _ message: String) -> Response {
-        var headers: HTTPFields = [:]
-        // Every 503 is "try again shortly": say when.
-        if status == 503 { headers[.retryAfter] = "1" }
-        return response(["error": message], status: HTTPResponse.Status(code: status), headers: headers)
+        KVReply.error(status, message).response
     }
 
     static func error(_ error: RuntimeError) -> Response {
-        Self.error(error.httpStatus, error.message)
+        KVReply.error(error).response
     }
 
     /// The string field `name` of a JSON object body, or what is wrong with the body.
-    /// A body of exactly `{"name":"text"}` whose text needs no unescaping (no quote,
-    /// backslash or control character: the usual write) is read without a JSON parser.
     static func stringField(_ name: String, from request: Request, limit: Int) async -> Result<String, APIFailure> {
-        let buffer: ByteBuffer
         switch await body(of: request, limit: limit) {
-        case .success(let b): buffer = b
+        case .success(let buffer): return stringField(name, in: buffer)
         case .failure(let failure): return .failure(failure)
         }
+    }
+
+    /// A body of exactly `{"name":"text"}` whose text needs no unescaping (no quote,
+    /// backslash or control character: the usual write) is read without a JSON parser.
+    static func stringField(_ name: String, in buffer: ByteBuffer) -> Result<String, APIFailure> {
+        guard buffer.readableBytes > 0 else { return .failure(emptyBody) }
         if let text = plainStringField(name, buffer.readableBytesView) { return .success(text) }
         let object: [String: Any]
         switch parseObject(buffer) {
@@ -47,6 +47,10 @@ enum JSON {
         guard let text = raw as? String else { return .failure(APIFailure(400, "\"\(name)\" must be a string")) }
         return .success(text)
     }
+
+    static let emptyBody = APIFailure(400, "the request body is empty; send a JSON object")
+
+    static func tooLarge(limit: Int) -> APIFailure { APIFailure(413, "the request body is larger than \(limit) bytes") }
 
     static func plainStringField<Bytes: BidirectionalCollection<UInt8>>(_ name: String, _ bytes: Bytes) -> String? {
         let prefix = Array("{\"\(name)\":\"".utf8)
@@ -72,12 +76,12 @@ enum JSON {
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch let error as HTTPResponseError where error.status == .contentTooLarge {
-            return .failure(APIFailure(413, "the request body is larger than \(limit) bytes"))
+            return .failure(tooLarge(limit: limit))
         } catch {
             // The client went away or sent fewer bytes than it announced: not "too large".
             return .failure(APIFailure(400, "the request body could not be read: \(error)"))
         }
-        guard buffer.readableBytes > 0 else { return .failure(APIFailure(400, "the request body is empty; send a JSON object")) }
+        guard buffer.readableBytes > 0 else { return .failure(emptyBody) }
         return .success(buffer)
     }
 
@@ -102,4 +106,12 @@ struct APIFailure: Error {
         self.message = message
     }
     var response: Response { JSON.error(status, message) }
+}
+
+extension KVReply {
+    var response: Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let seconds = retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
+    }
 }

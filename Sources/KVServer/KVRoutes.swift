@@ -27,26 +27,14 @@ struct KVRoutes {
         }
     }
 
-    /// The key is everything after `/kv/`, percent-decoded, so keys may contain slashes.
+    private var operations: KVOperations { KVOperations(runtime: runtime, store: store) }
+
     private func key(of request: Request) -> Result<String, APIFailure> {
-        let path = request.uri.path
-        guard let range = path.range(of: "/kv/") else { return .failure(APIFailure(400, "no key in the path")) }
-        let raw = String(path[range.upperBound...])
-        guard let key = raw.contains("%") ? raw.removingPercentEncoding : raw, !key.isEmpty else {
-            return .failure(APIFailure(400, "the key is empty or not valid percent-encoding"))
-        }
-        do {
-            try KVCommand.validate(key: key)
-        } catch {
-            return .failure(APIFailure(400, "invalid key: \(error)"))
-        }
-        return .success(key)
+        KVOperations.key(fromPath: request.uri.path[...])
     }
 
-    /// `Idempotency-Key` makes retries safe: the same header value never applies twice.
     private func requestID(of request: Request) -> ClientRequestID? {
-        guard let name = HTTPField.Name("Idempotency-Key"), let value = request.headers[name], !value.isEmpty else { return nil }
-        return ClientRequestID(clientID: IdempotencyKey.clientID(for: value), sequence: 1)
+        KVOperations.requestID(idempotencyKey: HTTPField.Name("Idempotency-Key").flatMap { request.headers[$0] })
     }
 
     private func put(_ request: Request) async -> Response {
@@ -55,38 +43,16 @@ struct KVRoutes {
         case .success(let k): key = k
         case .failure(let failure): return failure.response
         }
-        let value: String
         switch await JSON.stringField("value", from: request, limit: Self.maxBodyBytes) {
-        case .success(let v): value = v
+        case .success(let value): return await operations.put(key, value: value, requestID: requestID(of: request)).response
         case .failure(let failure): return failure.response
-        }
-        do {
-            let result = try await runtime.submit(.put(key, Array(value.utf8), requestID: requestID(of: request)))
-            var json = JSONObjectWriter()
-            json.field("key", key)
-            json.field("revision", result.revision)
-            json.field("status", "success")
-            return json.response()
-        } catch {
-            return JSON.error(error)
         }
     }
 
     private func delete(_ request: Request) async -> Response {
-        let key: String
         switch self.key(of: request) {
-        case .success(let k): key = k
-        case .failure(let failure): return failure.response
-        }
-        do {
-            let result = try await runtime.submit(.delete(key, requestID: requestID(of: request)))
-            var json = JSONObjectWriter()
-            json.field("deleted", result.deleted)
-            json.field("revision", result.revision)
-            json.field("status", "success")
-            return json.response()
-        } catch {
-            return JSON.error(error)
+        case .success(let key): await operations.delete(key, requestID: requestID(of: request)).response
+        case .failure(let failure): failure.response
         }
     }
 
@@ -96,17 +62,10 @@ struct KVRoutes {
         case .success(let k): key = k
         case .failure(let failure): return failure.response
         }
-        if let failure = await readBarrier(request) { return failure }
-        do {
-            guard let record = try store.stateMachine.get(key) else { return JSON.error(404, "key not found: \(key)") }
-            var json = JSONObjectWriter(capacity: 32 + key.utf8.count + record.value.count)
-            json.field("key", key)
-            json.field("revision", record.revision)
-            json.field("value", String(decoding: record.value, as: UTF8.self))
-            return json.response()
-        } catch {
-            return JSON.error(RuntimeError.internalError("\(error)"))
+        guard let consistency = ReadConsistency(query: request.uri.queryParameters["consistency"]) else {
+            return ReadConsistency.badValue.response
         }
+        return await operations.get(key, consistency: consistency).response
     }
 
     private func list(_ request: Request) async -> Response {
@@ -120,7 +79,8 @@ struct KVRoutes {
             }
             limit = parsed
         }
-        if let failure = await readBarrier(request) { return failure }
+        guard let consistency = ReadConsistency(query: query["consistency"]) else { return ReadConsistency.badValue.response }
+        if let failure = await operations.barrier(consistency) { return failure.response }
         do {
             // One extra record tells whether another page follows.
             let records = try store.stateMachine.list(prefix: prefix, startAfter: startAfter, limit: limit + 1)
@@ -135,33 +95,5 @@ struct KVRoutes {
         } catch {
             return JSON.error(RuntimeError.internalError("\(error)"))
         }
-    }
-
-    /// Linearizable unless the client asked for `consistency=stale`; nil when reading may go on.
-    private func readBarrier(_ request: Request) async -> Response? {
-        switch request.uri.queryParameters["consistency"].map(String.init) ?? "linearizable" {
-        case "stale":
-            return nil
-        case "linearizable", "strong":
-            do {
-                try await runtime.linearizableBarrier()
-                return nil
-            } catch {
-                return JSON.error(error)
-            }
-        default:
-            return JSON.error(400, "consistency must be \"linearizable\" or \"stale\"")
-        }
-    }
-}
-
-
-/// Maps an `Idempotency-Key` header to a client session id: FNV-1a, stable across nodes
-/// and restarts, so a retry through any node finds the same session.
-enum IdempotencyKey {
-    static func clientID(for key: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        return hash
     }
 }

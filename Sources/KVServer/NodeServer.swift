@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import KVStore
 import Logging
 import RaftCore
@@ -31,6 +32,9 @@ public struct NodeOptions: Sendable {
 /// down in order on SIGTERM or SIGINT: stop accepting requests, finish those in flight,
 /// stop the runtime, close connections, close LMDB.
 public enum NodeServer {
+    /// The `Server` header of every response.
+    static let name = "kv-node"
+
     public static func run(_ options: NodeOptions, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
         let store = try DurableStore(directory: options.dataDirectory)
@@ -56,10 +60,17 @@ public enum NodeServer {
         KVRoutes(runtime: runtime, store: store).register(on: router)
         ClusterRoutes(runtime: runtime).register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
+        let operations = KVOperations(runtime: runtime, store: store)
+        let server = HTTPServerBuilder { responder in
+            KVHTTPChannel(responder: responder) {
+                KVFastPathHandler(operations: operations, metrics: metrics, maxBodyBytes: KVRoutes.maxBodyBytes)
+            }
+        }
         let app = Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(options.apiAddress.host, port: options.apiAddress.port),
-                                                    serverName: "kv-node"),
+                                                    serverName: name),
             logger: logger
         )
         let node = NodeService(runtime: runtime, transport: transport, store: store,

@@ -62,21 +62,27 @@ final class HTTPExchange {
     /// Tells the server no more bytes will come (half-close).
     func finishWriting() { shutdown(fd, Int32(SHUT_WR)) }
 
-    /// Reads until the response is complete (by Content-Length) or the server closes.
+    /// Bytes received beyond the responses returned so far (pipelined answers).
+    private var received: [UInt8] = []
+
+    /// Reads until the next response is complete (by Content-Length) or the server closes.
     func reply(deadline: ContinuousClock.Instant) async throws -> HTTPReply {
-        var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
+            if let (reply, length) = Self.parse(received, complete: false) {
+                received.removeFirst(length)
+                return reply
+            }
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count > 0 {
-                bytes += chunk[..<count]
-                if let reply = Self.parse(bytes, complete: false) { return reply }
+                received += chunk[..<count]
                 continue
             }
             if count == 0 || errno == ECONNRESET {
-                guard let reply = Self.parse(bytes, complete: true) else {
-                    throw NotYet("connection closed without a complete response (\(bytes.count) bytes)")
+                guard let (reply, length) = Self.parse(received, complete: true) else {
+                    throw NotYet("connection closed without a complete response (\(received.count) bytes)")
                 }
+                received.removeFirst(length)
                 return reply
             }
             guard errno == EAGAIN || errno == EWOULDBLOCK else { throw NotYet("recv: \(String(cString: strerror(errno)))") }
@@ -85,9 +91,9 @@ final class HTTPExchange {
         }
     }
 
-    /// The response in `bytes`, or nil while it is incomplete. Without a Content-Length
-    /// the body runs to the end of the connection.
-    static func parse(_ bytes: [UInt8], complete: Bool) -> HTTPReply? {
+    /// The first response in `bytes` and how many bytes it took, or nil while it is
+    /// incomplete. Without a Content-Length the body runs to the end of the connection.
+    static func parse(_ bytes: [UInt8], complete: Bool) -> (HTTPReply, Int)? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = bytes.indices.dropLast(3).first(where: { bytes[$0..<$0 + 4].elementsEqual(separator) }) else { return nil }
         let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
@@ -101,8 +107,8 @@ final class HTTPExchange {
         let body = bytes[(end + 4)...]
         if let length = headers["content-length"].flatMap(Int.init) {
             guard body.count >= length else { return nil }
-            return HTTPReply(status: status, headers: headers, body: Data(body.prefix(length)))
+            return (HTTPReply(status: status, headers: headers, body: Data(body.prefix(length))), end + 4 + length)
         }
-        return complete ? HTTPReply(status: status, headers: headers, body: Data(body)) : nil
+        return complete ? (HTTPReply(status: status, headers: headers, body: Data(body)), bytes.count) : nil
     }
 }

@@ -1,0 +1,142 @@
+import KVStore
+import NIOCore
+
+/// A key-value answer before it becomes an HTTP response: a status and a JSON body. Both
+/// HTTP paths (the Hummingbird routes and `KVFastPathHandler`) write these, so a request
+/// gets the same answer whichever path served it.
+struct KVReply: Sendable {
+    var status: Int
+    var body: ByteBuffer
+
+    init(status: Int = 200, _ json: JSONObjectWriter) {
+        self.status = status
+        self.body = json.byteBuffer
+    }
+
+    static func error(_ status: Int, _ message: String) -> KVReply {
+        var json = JSONObjectWriter(capacity: 16 + message.utf8.count)
+        json.field("error", message)
+        return KVReply(status: status, json)
+    }
+
+    static func error(_ error: RuntimeError) -> KVReply { .error(error.httpStatus, error.message) }
+
+    static func error(_ failure: APIFailure) -> KVReply { .error(failure.status, failure.message) }
+
+    /// Every 503 is "try again shortly": the response says when.
+    var retryAfterSeconds: Int? { status == 503 ? 1 : nil }
+}
+
+/// How a read may be served.
+enum ReadConsistency: Sendable {
+    /// ReadIndex first: the read sees every write acknowledged before it began.
+    case linearizable
+    /// This node's state as it is: may lag the leader.
+    case stale
+
+    /// `consistency=` as the API spells it; nil for a value the API does not know.
+    init?(query value: Substring?) {
+        switch value {
+        case nil, "linearizable", "strong": self = .linearizable
+        case "stale": self = .stale
+        default: return nil
+        }
+    }
+
+    static let badValue = APIFailure(400, "consistency must be \"linearizable\" or \"stale\"")
+}
+
+/// The single-key operations of `/kv/{key}`, independent of how the HTTP request arrived.
+struct KVOperations: Sendable {
+    let runtime: NodeRuntime
+    let store: DurableStore
+
+    /// The key is everything after `/kv/` in the path, percent-decoded, so keys may contain
+    /// slashes. Keys without `%` skip decoding: the usual case costs nothing.
+    static func key(fromPath path: Substring) -> Result<String, APIFailure> {
+        guard let range = path.range(of: "/kv/") else { return .failure(APIFailure(400, "no key in the path")) }
+        let raw = String(path[range.upperBound...])
+        guard let key = raw.contains("%") ? raw.removingPercentEncoding : raw, !key.isEmpty else {
+            return .failure(APIFailure(400, "the key is empty or not valid percent-encoding"))
+        }
+        do {
+            try KVCommand.validate(key: key)
+        } catch {
+            return .failure(APIFailure(400, "invalid key: \(error)"))
+        }
+        return .success(key)
+    }
+
+    /// `Idempotency-Key` makes retries safe: the same header value never applies twice.
+    static func requestID(idempotencyKey: String?) -> ClientRequestID? {
+        guard let value = idempotencyKey, !value.isEmpty else { return nil }
+        return ClientRequestID(clientID: IdempotencyKey.clientID(for: value), sequence: 1)
+    }
+
+    func put(_ key: String, value: String, requestID: ClientRequestID?) async -> KVReply {
+        do {
+            let result = try await runtime.submit(.put(key, Array(value.utf8), requestID: requestID))
+            var json = JSONObjectWriter(capacity: 48 + key.utf8.count)
+            json.field("key", key)
+            json.field("revision", result.revision)
+            json.field("status", "success")
+            return KVReply(json)
+        } catch {
+            return .error(error)
+        }
+    }
+
+    func delete(_ key: String, requestID: ClientRequestID?) async -> KVReply {
+        do {
+            let result = try await runtime.submit(.delete(key, requestID: requestID))
+            var json = JSONObjectWriter()
+            json.field("deleted", result.deleted)
+            json.field("revision", result.revision)
+            json.field("status", "success")
+            return KVReply(json)
+        } catch {
+            return .error(error)
+        }
+    }
+
+    /// Reads `key` after the barrier `consistency` asks for.
+    func get(_ key: String, consistency: ReadConsistency) async -> KVReply {
+        if let failure = await barrier(consistency) { return failure }
+        return readLocally(key)
+    }
+
+    /// nil when reading may go on; otherwise why it may not.
+    func barrier(_ consistency: ReadConsistency) async -> KVReply? {
+        guard consistency == .linearizable else { return nil }
+        do {
+            try await runtime.linearizableBarrier()
+            return nil
+        } catch {
+            return .error(error)
+        }
+    }
+
+    /// This node's state machine as it is now; the caller has passed any barrier.
+    func readLocally(_ key: String) -> KVReply {
+        do {
+            guard let record = try store.stateMachine.get(key) else { return .error(404, "key not found: \(key)") }
+            var json = JSONObjectWriter(capacity: 32 + key.utf8.count + record.value.count)
+            json.field("key", key)
+            json.field("revision", record.revision)
+            json.field("value", String(decoding: record.value, as: UTF8.self))
+            return KVReply(json)
+        } catch {
+            return .error(RuntimeError.internalError("\(error)"))
+        }
+    }
+}
+
+/// Maps an `Idempotency-Key` header to a client session id: FNV-1a, stable across nodes
+/// and restarts, so a retry through any node finds the same session.
+enum IdempotencyKey {
+    static func clientID(for key: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+}
