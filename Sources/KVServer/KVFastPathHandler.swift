@@ -176,29 +176,35 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .get(.linearizable):
             answerLater(request, started: started, context: context) { await $0.get(key, consistency: .linearizable) }
         case .delete:
-            answerLater(request, started: started, context: context) { await $0.delete(key, requestID: requestID) }
+            operations.delete(key, requestID: requestID, answer: answerOnLoop(request, started: started, context: context))
         case .put:
             let value: String
             switch body.flatMap({ $0.map { JSON.stringField("value", in: $0) } ?? .failure(JSON.emptyBody) }) {
             case .success(let v): value = v
             case .failure(let failure): return answer(.error(failure), to: request, started: started, context: context)
             }
-            answerLater(request, started: started, context: context) { await $0.put(key, value: value, requestID: requestID) }
+            operations.put(key, value: value, requestID: requestID, answer: answerOnLoop(request, started: started, context: context))
         }
     }
 
-    private func answerLater(_ request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext,
-                             _ operation: @escaping @Sendable (KVOperations) async -> KVReply) {
+    /// Writes go to the runtime's inbox with this callback: no task per write.
+    private func answerOnLoop(_ request: KVFastRequest, started: ContinuousClock.Instant,
+                              context: ChannelHandlerContext) -> @Sendable (KVReply) -> Void {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        let operations = self.operations
-        Task {
-            let reply = await operation(operations)
+        return { reply in
             loop.execute {
                 let (handler, context) = bound.value
                 handler.answer(reply, to: request, started: started, context: context)
             }
         }
+    }
+
+    private func answerLater(_ request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext,
+                             _ operation: @escaping @Sendable (KVOperations) async -> KVReply) {
+        let answer = answerOnLoop(request, started: started, context: context)
+        let operations = self.operations
+        Task { answer(await operation(operations)) }
     }
 
     private func answer(_ reply: KVReply, to request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext) {

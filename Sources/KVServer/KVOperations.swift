@@ -74,28 +74,36 @@ struct KVOperations: Sendable {
     }
 
     func put(_ key: String, value: String, requestID: ClientRequestID?) async -> KVReply {
-        do {
-            let result = try await runtime.submit(.put(key, Array(value.utf8), requestID: requestID))
-            var json = JSONObjectWriter(capacity: 48 + key.utf8.count)
-            json.field("key", key)
-            json.field("revision", result.revision)
-            json.field("status", "success")
-            return KVReply(json)
-        } catch {
-            return .error(error)
+        await withCheckedContinuation { done in put(key, value: value, requestID: requestID) { done.resume(returning: $0) } }
+    }
+
+    /// `put` for a caller on an event loop: `answer` is called once, on any thread.
+    func put(_ key: String, value: String, requestID: ClientRequestID?, answer: @escaping @Sendable (KVReply) -> Void) {
+        runtime.submit(.put(key, Array(value.utf8), requestID: requestID)) { result in
+            answer(result.reply { result in
+                var json = JSONObjectWriter(capacity: 48 + key.utf8.count)
+                json.field("key", key)
+                json.field("revision", result.revision)
+                json.field("status", "success")
+                return json
+            })
         }
     }
 
     func delete(_ key: String, requestID: ClientRequestID?) async -> KVReply {
-        do {
-            let result = try await runtime.submit(.delete(key, requestID: requestID))
-            var json = JSONObjectWriter()
-            json.field("deleted", result.deleted)
-            json.field("revision", result.revision)
-            json.field("status", "success")
-            return KVReply(json)
-        } catch {
-            return .error(error)
+        await withCheckedContinuation { done in delete(key, requestID: requestID) { done.resume(returning: $0) } }
+    }
+
+    /// `delete` for a caller on an event loop: `answer` is called once, on any thread.
+    func delete(_ key: String, requestID: ClientRequestID?, answer: @escaping @Sendable (KVReply) -> Void) {
+        runtime.submit(.delete(key, requestID: requestID)) { result in
+            answer(result.reply { result in
+                var json = JSONObjectWriter()
+                json.field("deleted", result.deleted)
+                json.field("revision", result.revision)
+                json.field("status", "success")
+                return json
+            })
         }
     }
 
@@ -127,6 +135,15 @@ struct KVOperations: Sendable {
             return KVReply(json)
         } catch {
             return .error(RuntimeError.internalError("\(error)"))
+        }
+    }
+}
+
+extension Result<KVResult, RuntimeError> {
+    func reply(_ success: (KVResult) -> JSONObjectWriter) -> KVReply {
+        switch self {
+        case .success(let result): KVReply(success(result))
+        case .failure(let error): .error(error)
         }
     }
 }

@@ -22,9 +22,7 @@ final class EarlyAnswers: Sendable {
         for result in results {
             if case .membership = result.outcome { continue }
             guard let proposals = waiting.withLock({ $0.removeValue(forKey: result.index) }) else { continue }
-            for proposal in proposals {
-                proposal.continuation.resume(returning: proposal.term == result.term ? .applied(result.outcome) : .lost)
-            }
+            for proposal in proposals { proposal.finish(appliedTerm: result.term, outcome: result.outcome) }
         }
     }
 

@@ -7,7 +7,13 @@ import Transport
 struct PendingProposal: Sendable {
     var term: UInt64
     var deadline: ContinuousClock.Instant
-    var continuation: CheckedContinuation<ProposalResult, any Error>
+    /// Called exactly once, from whichever thread learns the outcome.
+    var resume: @Sendable (Result<ProposalResult, RuntimeError>) -> Void
+
+    /// What this proposal's entry index ended up holding.
+    func finish(appliedTerm: UInt64, outcome: ApplyOutcome) {
+        resume(.success(term == appliedTerm ? .applied(outcome) : .lost))
+    }
 }
 
 enum ProposalResult: Sendable {
@@ -97,7 +103,7 @@ extension NodeRuntime {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 proposals[receipt.index, default: []].append(
-                    PendingProposal(term: receipt.term, deadline: deadline, continuation: continuation))
+                    PendingProposal(term: receipt.term, deadline: deadline) { continuation.resume(with: $0) })
             }
         } catch {
             throw error as? RuntimeError ?? .internalError("\(error)")
@@ -176,14 +182,14 @@ extension NodeRuntime {
     func completeProposal(_ applied: AppliedEntry) {
         guard let waiting = proposals.removeValue(forKey: applied.index) else { return }
         for proposal in waiting {
-            proposal.continuation.resume(returning: proposal.term == applied.term ? .applied(applied.outcome) : .lost)
+            proposal.finish(appliedTerm: applied.term, outcome: applied.outcome)
         }
     }
 
     func failProposals(_ error: RuntimeError) {
         let waiting = proposals.values.flatMap { $0 }
         proposals = [:]
-        for proposal in waiting { proposal.continuation.resume(throwing: error) }
+        for proposal in waiting { proposal.resume(.failure(error)) }
     }
 
     // MARK: Linearizable reads
@@ -295,7 +301,7 @@ extension NodeRuntime {
                 guard !overdue.isEmpty else { continue }
                 let remaining = waiting.filter { $0.deadline > now }
                 proposals[index] = remaining.isEmpty ? nil : remaining
-                for proposal in overdue { proposal.continuation.resume(throwing: RuntimeError.timedOut) }
+                for proposal in overdue { proposal.resume(.failure(.timedOut)) }
             }
         }
     }

@@ -26,6 +26,8 @@ public actor NodeRuntime {
     var reads: [UInt64: PendingRead] = [:]
     var readsAwaitingApply: [(index: UInt64, waiter: PendingRead)] = []
     var leaderWaiters: [LeaderWaiter] = []
+    /// Writes submitted from outside the actor with a completion (NodeRuntime+Inbox.swift).
+    nonisolated let inbox = ProposalInbox()
     var nextRequestID: UInt64 = 1
 
     var storageFull = false
@@ -278,7 +280,7 @@ public actor NodeRuntime {
         metrics.update { $0.entriesApplied += UInt64(batch.results.count) }
         for (index, waiting) in early.remaining() {
             if isStopped {
-                for proposal in waiting { proposal.continuation.resume(throwing: RuntimeError.shuttingDown) }
+                for proposal in waiting { proposal.resume(.failure(.shuttingDown)) }
             } else {
                 proposals[index, default: []].append(contentsOf: waiting)
             }
