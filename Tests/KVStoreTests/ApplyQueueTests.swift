@@ -74,4 +74,50 @@ import Testing
         #expect(try store.stateMachine.appliedPosition() == LogPosition(index: 1, term: 1))
         #expect(try store.stateMachine.get("k")?.value == bytes("v"))
     }
+
+    /// A write is answered when applied, so a local read right after the answer must see it
+    /// although the transaction holding it has not committed yet.
+    @Test(.timeLimit(.minutes(1)))
+    func readersSeeAppliedWritesBeforeTheirCommit() async throws {
+        try await withStore { store, _ in
+            let reports = Reports()
+            let before = [entry(1, term: 1, .put("k/1", bytes("one"))), entry(2, term: 1, .put("k/2", bytes("two"))),
+                          entry(3, term: 1, .put("k/3", bytes("three")))]
+            try await Self.logAndQueue(store, before, reports)
+            try await Self.waitUntil { reports.done.count == 1 }
+
+            // Holds the write thread after applying, so the transaction stays open while we read.
+            let release = DispatchSemaphore(value: 0)
+            let held = Reports()
+            var ready = Ready()
+            ready.hardState = HardState(term: 1, commit: 6)
+            ready.entries = [entry(4, term: 1, .put("k/0", bytes("zero"))), entry(5, term: 1, .delete("k/2")),
+                             entry(6, term: 1, .put("k/3", bytes("THREE")))]
+            ready.mustSync = true
+            let sequence = try await store.writeAhead(ready)
+            var applying = Ready()
+            applying.committedEntries = ready.entries
+            store.enqueueApply(ready, walSequence: sequence, applied: { _ in }) { _ in }
+            store.enqueueApply(applying, walSequence: nil, applied: { results in
+                held.applied(results)
+                release.wait()
+            }, done: held.done)
+            try await Self.waitUntil { !held.applied.isEmpty }
+
+            #expect(held.done.isEmpty, "still uncommitted")
+            #expect(try store.stateMachine.get("k/0")?.value == bytes("zero"))
+            #expect(try store.stateMachine.get("k/2") == nil)
+            #expect(try store.stateMachine.get("k/3") == KVRecord(key: "k/3", value: bytes("THREE"), revision: 6))
+            #expect(try store.stateMachine.get("k/1")?.value == bytes("one"))
+            #expect(try store.stateMachine.list(prefix: "k/").map(\.key) == ["k/0", "k/1", "k/3"])
+            #expect(try store.stateMachine.list(prefix: "k/", limit: 2).map(\.key) == ["k/0", "k/1"])
+            #expect(try store.stateMachine.list(prefix: "k/", startAfter: "k/0", limit: 1).map(\.key) == ["k/1"])
+            #expect(try store.stateMachine.list(prefix: "k/", startAfter: "k/1").map(\.value) == [bytes("THREE")])
+
+            release.signal()
+            try await Self.waitUntil { !held.done.isEmpty }
+            #expect(try store.stateMachine.list(prefix: "k/").map(\.key) == ["k/0", "k/1", "k/3"])
+            #expect(try store.stateMachine.get("k/2") == nil)
+        }
+    }
 }

@@ -171,10 +171,18 @@ final class Environment: @unchecked Sendable {
 
     /// Commits a transaction from `beginWrite`; it is gone afterwards, even on failure.
     func commit(_ txn: Transaction) throws(KVStoreError) {
+        defer { writeTransactionEnded() }
         try LMDBStatus.check(mdb_txn_commit(txn.handle), "commit")
     }
 
-    func abort(_ txn: Transaction) { mdb_txn_abort(txn.handle) }
+    func abort(_ txn: Transaction) {
+        mdb_txn_abort(txn.handle)
+        writeTransactionEnded()
+    }
+
+    /// Runs on the write thread once a write transaction is gone (committed or not), after
+    /// new readers can see what it committed.
+    var writeTransactionEnded: () -> Void = {}
 
     private func attempt<T>(
         _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T, _ beforeCommit: (T) -> Void

@@ -231,7 +231,7 @@ extension NodeRuntime {
             waiter.continuation.resume(returning: .ready)
         } else {
             readsAwaitingApply.append((state.index, waiter))
-            // Applied batches wait a few milliseconds for their commit; a reader need not.
+            // Applied batches wait up to `ApplyQueue.commitDelay` for their commit; a reader need not.
             store.commitQueuedApplies()
         }
     }

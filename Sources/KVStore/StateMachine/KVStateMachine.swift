@@ -33,6 +33,7 @@ public final class KVStateMachine: @unchecked Sendable {
     let meta: Database
     let sessionTable: ClientSessions
     let memberTable: MemberTable
+    let uncommitted = UncommittedWrites()
 
     init(environment: Environment, sessionLimit: Int) {
         self.environment = environment
@@ -44,6 +45,7 @@ public final class KVStateMachine: @unchecked Sendable {
             limit: max(sessionLimit, 1)
         )
         memberTable = MemberTable(db: environment.database(Schema.members))
+        environment.writeTransactionEnded = { [uncommitted] in uncommitted.clear() }
     }
 
     /// Applies committed entries in order, with one disk sync for the whole batch. Entries at
@@ -87,8 +89,10 @@ public final class KVStateMachine: @unchecked Sendable {
         try environment.read { txn throws(KVStoreError) in try applied(txn) }
     }
 
+    /// Includes what the open write transaction applied (`UncommittedWrites`).
     public func get(_ key: String) throws(KVStoreError) -> KVRecord? {
         try KVCommand.validate(key: key)
+        if let pending = uncommitted.lookup(key) { return pending }
         let db = kv
         let keyBytes = Array(key.utf8)
         return try environment.read { txn throws(KVStoreError) -> KVRecord? in
@@ -96,8 +100,28 @@ public final class KVStateMachine: @unchecked Sendable {
         }
     }
 
-    /// Keys in byte order that start with `prefix` and come after `startAfter`, at most `limit`.
+    /// Keys in byte order that start with `prefix` and come after `startAfter`, at most
+    /// `limit`; includes what the open write transaction applied.
     public func list(prefix: String = "", startAfter: String? = nil, limit: Int = Int.max) throws(KVStoreError) -> [KVRecord] {
+        let pending = uncommitted.matching(prefix: prefix)
+        // Each pending deletion can hide one stored record: read that many more.
+        let wanted = limit > Int.max - pending.count ? Int.max : limit + pending.count
+        let stored = try listStored(prefix: prefix, startAfter: startAfter, limit: wanted)
+        guard !pending.isEmpty else { return Array(stored.prefix(limit)) }
+        var merged: [String: KVRecord] = [:]
+        for record in stored { merged[record.key] = record }
+        for (key, record) in pending where startAfter.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true {
+            merged[key] = record
+        }
+        // Stored records past the last one read may sort before a pending key: stop there.
+        let horizon = stored.count == wanted ? stored.last.map { Array($0.key.utf8) } : nil
+        return Array(merged.values
+            .filter { record in horizon.map { !$0.lexicographicallyPrecedes(Array(record.key.utf8)) } ?? true }
+            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .prefix(limit))
+    }
+
+    private func listStored(prefix: String, startAfter: String?, limit: Int) throws(KVStoreError) -> [KVRecord] {
         let db = kv
         let prefixBytes = Array(prefix.utf8)
         let afterBytes = startAfter.map { Array($0.utf8) }
@@ -164,9 +188,11 @@ public final class KVStateMachine: @unchecked Sendable {
         switch command.operation {
         case .put(let key, let value):
             try txn.put(kv, Array(key.utf8), KVRecord.encodeValue(value, revision: index))
+            uncommitted.record(key, KVRecord(key: key, value: value, revision: index))
             result = KVResult(revision: index)
         case .delete(let key):
             result = KVResult(revision: index, deleted: try txn.delete(kv, Array(key.utf8)))
+            uncommitted.record(key, nil)
         }
         if let id = command.requestID {
             try sessionTable.record(id.clientID, SessionRecord(sequence: id.sequence, lastIndex: index, result: result), txn)
