@@ -1,4 +1,4 @@
-import Hummingbird
+import NIOCore
 
 /// A flat JSON object written straight into bytes. Every write and read answers with one
 /// of these, and Foundation's `JSONEncoder` cost more CPU than the rest of the route;
@@ -33,10 +33,6 @@ struct JSONObjectWriter {
         body.writeBytes(bytes)
         body.writeInteger(UInt8(ascii: "}"))
         return body
-    }
-
-    func response(status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: byteBuffer))
     }
 
     private mutating func key(_ name: StaticString) {

@@ -57,7 +57,7 @@ extension NodeRuntime {
             }
             proposed = true
             metrics.update { $0.proposals += 1 }
-            proposals[receipt.index, default: []].append(PendingProposal(term: receipt.term, deadline: item.deadline) { result in
+            waitForApply(receipt, deadline: item.deadline) { result in
                 switch result {
                 case .success(.applied(let outcome)):
                     item.completion(Result { () throws(RuntimeError) in try Self.result(of: outcome) })
@@ -68,7 +68,7 @@ extension NodeRuntime {
                     self.metrics.update { $0.proposalsFailed += 1 }
                     item.completion(.failure(error))
                 }
-            })
+            }
         }
         if proposed { wake() }
     }

@@ -102,12 +102,17 @@ extension NodeRuntime {
         wake()
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                proposals[receipt.index, default: []].append(
-                    PendingProposal(term: receipt.term, deadline: deadline) { continuation.resume(with: $0) })
+                waitForApply(receipt, deadline: deadline) { continuation.resume(with: $0) }
             }
         } catch {
             throw error as? RuntimeError ?? .internalError("\(error)")
         }
+    }
+
+    /// Registers `resume` for whatever the entry at `receipt.index` turns out to be.
+    func waitForApply(_ receipt: ProposalReceipt, deadline: ContinuousClock.Instant,
+                      resume: @escaping @Sendable (Result<ProposalResult, RuntimeError>) -> Void) {
+        proposals[receipt.index, default: []].append(PendingProposal(term: receipt.term, deadline: deadline, resume: resume))
     }
 
     static func result(of outcome: ApplyOutcome) throws(RuntimeError) -> KVResult {
