@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import KVStore
 import Logging
+import NIOPosix
 import RaftCore
 import ServiceLifecycle
 import Transport
@@ -49,7 +50,16 @@ public enum NodeServer {
         var transportConfig = TransportConfiguration(localID: options.id, clusterID: options.runtime.clusterID,
                                                      host: options.raftAddress.host, port: options.raftAddress.port)
         transportConfig.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .seconds(1))
-        let transport = try await RaftTransport.start(configuration: transportConfig, logger: logger)
+        // One thread for Raft traffic and the runtime actor (which runs on the transport's
+        // loop). The group is ours, not the transport's, so it outlives both: it stops last.
+        let raftLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let transport: RaftTransport
+        do {
+            transport = try await RaftTransport.start(configuration: transportConfig, group: raftLoop, logger: logger)
+        } catch {
+            try? await raftLoop.shutdownGracefully()
+            throw error
+        }
         let metrics = NodeMetrics()
         let runtime = try NodeRuntime(config: options.runtime, store: store, transport: transport,
                                       metrics: metrics, logger: logger)
@@ -73,7 +83,7 @@ public enum NodeServer {
                                                     serverName: name),
             logger: logger
         )
-        let node = NodeService(runtime: runtime, transport: transport, store: store,
+        let node = NodeService(runtime: runtime, transport: transport, raftLoop: raftLoop, store: store,
                                join: hadState ? nil : options.join, logger: logger)
         // Services stop in reverse order: the HTTP server first, then the node.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -90,6 +100,7 @@ public enum NodeServer {
 struct NodeService: Service {
     let runtime: NodeRuntime
     let transport: RaftTransport
+    let raftLoop: MultiThreadedEventLoopGroup
     let store: DurableStore
     let join: HostPort?
     let logger: Logger
@@ -109,6 +120,7 @@ struct NodeService: Service {
         await runtime.stop()
         await transport.shutdown()
         store.close()
+        try? await raftLoop.shutdownGracefully()
         logger.notice("stopped cleanly")
     }
 }

@@ -20,6 +20,10 @@ public final class RaftTransport: Sendable {
     /// Every inbound Raft message and peer request, plus unreachable and refusal reports.
     /// Iterate it exactly once.
     public let events: TransportEvents
+    /// Runs Swift concurrency jobs on one of the transport's event loops. With a
+    /// single-threaded group (the default) that is the loop every connection reads on, so an
+    /// actor using it handles each event on the thread that received it.
+    public let executor: EventLoopExecutor
 
     private let configuration: TransportConfiguration
     private let group: any EventLoopGroup
@@ -50,11 +54,13 @@ public final class RaftTransport: Sendable {
         self.sink = sink
         self.events = events
         self.logger = logger
+        self.executor = EventLoopExecutor(group.next())
     }
 
     /// Binds the listening socket and starts dialling every peer in `peers`.
     /// - Parameter group: event loops to run on; when nil the transport makes (and on
-    ///   shutdown stops) its own single-threaded group.
+    ///   shutdown stops) its own single-threaded group. Pass a group of your own when jobs
+    ///   on `executor` may still run after `shutdown()`.
     public static func start(
         configuration: TransportConfiguration,
         peers: [NodeID: PeerAddress] = [:],

@@ -43,7 +43,7 @@ extension NodeRuntime {
         do { try command.validate() } catch { return completion(.failure(RuntimeError(error))) }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
         guard inbox.add(.init(command: command, deadline: deadline, completion: completion)) else { return }
-        Task { await self.proposeInbox() }
+        Task(executorPreference: executor) { await self.proposeInbox() }
     }
 
     /// Proposes every waiting write while this node leads; anything else (a follower that

@@ -11,8 +11,15 @@ import Transport
 /// answer waiters, and advance.
 /// While a batch is being persisted the actor is free, so messages and proposals that
 /// arrive meanwhile step the node and land in the next batch: that is the group commit.
+///
+/// The actor and its loops run on the transport's event loop (`RaftTransport.executor`), not
+/// on Swift's shared pool: a message is stepped on the thread that read it, and moving
+/// between the loops and the actor never wakes another thread.
 public actor NodeRuntime {
     public nonisolated let config: RuntimeConfig
+    /// The transport's event loop, as this actor's executor and its tasks' preference.
+    nonisolated let executor: EventLoopExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public let store: DurableStore
     public let transport: RaftTransport
     public let metrics: NodeMetrics
@@ -50,6 +57,7 @@ public actor NodeRuntime {
         self.config = config
         self.store = store
         self.transport = transport
+        self.executor = transport.executor
         self.metrics = metrics
         self.logger = logger
         let applied = try store.stateMachine.appliedPosition()
@@ -81,20 +89,20 @@ public actor NodeRuntime {
         let (applyStream, applyContinuation) = AsyncStream<ApplyEvent>.makeStream()
         applyEvents = applyContinuation
         store.storageFull = { full in applyContinuation.yield(.storage(full: full)) }
-        applyEventsTask = Task { [weak self] in
+        applyEventsTask = Task(executorPreference: executor) { [weak self] in
             for await event in applyStream {
                 guard let self else { return }
                 await self.handle(event)
             }
         }
         updateTransportPeers()
-        tasks.append(Task { [weak self] in
+        tasks.append(Task(executorPreference: executor) { [weak self] in
             for await _ in stream {
                 guard let self else { return }
                 await self.drainReady()
             }
         })
-        tasks.append(Task { [weak self, tick = config.tickMilliseconds] in
+        tasks.append(Task(executorPreference: executor) { [weak self, tick = config.tickMilliseconds] in
             let clock = ContinuousClock()
             var next = clock.now
             while !Task.isCancelled {
@@ -104,7 +112,7 @@ public actor NodeRuntime {
                 await self.tick()
             }
         })
-        tasks.append(Task { [weak self, events = transport.events] in
+        tasks.append(Task(executorPreference: executor) { [weak self, events = transport.events] in
             for await event in events {
                 guard let self else { return }
                 await self.handle(event)
