@@ -31,6 +31,34 @@ struct ParallelLeaderWriteTests {
         #expect(cluster.contractViolations.isEmpty, "\(cluster.contractViolations)")
     }
 
+    @Test("what commits while the leader's next write is out is handed out at once, once, and counted as applied at advance")
+    func entriesCommittedDuringTheWriteAreTakenEarly() throws {
+        let cluster = TestCluster(size: 3)
+        #expect(cluster.elect("n1"))
+        cluster.stabilize()
+        #expect(cluster.takeCommittedEntries("n1").isEmpty, "no Ready is out")
+
+        let (first, ready1) = try cluster.beginReady("n1") { node throws(RaftError) in try node.propose(payload("x")) }
+        cluster.complete(ready1, on: "n1")
+        let (second, ready2) = try cluster.beginReady("n1") { node throws(RaftError) in try node.propose(payload("y")) }
+        #expect(ready2.committedEntries.isEmpty)
+
+        // n2 stores x and y and acknowledges both while n1 is still writing y.
+        cluster.deliver { $0.to == "n2" }
+        cluster.deliver { $0.from == "n2" && $0.to == "n1" }
+        #expect(cluster["n1"].commitIndex == first.index, "y is durable on n2 alone")
+        #expect(cluster.takeCommittedEntries("n1").map(\.index) == [first.index])
+        #expect(cluster.takeCommittedEntries("n1").isEmpty, "nothing is handed out twice")
+        #expect(cluster["n1"].appliedIndex < first.index, "applied moves at advance")
+
+        cluster.complete(ready2, on: "n1")
+        #expect(cluster["n1"].appliedIndex >= first.index)
+        cluster.stabilize()
+        #expect(cluster["n1"].commitIndex == second.index)
+        #expect(cluster.appliedIndex["n1"] == second.index)
+        #expect(cluster.contractViolations.isEmpty, "\(cluster.contractViolations)")
+    }
+
     @Test("a lone voter commits only after its own write, so its learner never hears of an unwritten commit")
     func loneVoterCommitsAfterItsWrite() throws {
         let cluster = TestCluster(voters: ["n1"], spares: ["n2"])

@@ -13,15 +13,23 @@ struct RaftLog {
     private(set) var pendingSnapshot: SnapshotMetadata?
     /// Highest index known to be committed.
     private(set) var committed: UInt64
-    /// Highest index handed to the application for applying.
-    var applied: UInt64
+    /// Highest index the application has applied, as `advance` reports it.
+    private(set) var applied: UInt64
+    /// Highest index handed to the application, in a Ready or early (see
+    /// `RaftNode.takeCommittedEntries`); at least `applied`.
+    private(set) var handedOut: UInt64
 
     init(storage: any RaftStorage, applied: UInt64) {
         self.storage = storage
         let (hardState, snapshot) = storage.initialState()
         unstableOffset = storage.lastIndex() + 1
-        committed = max(hardState.commit, snapshot.index)
+        // The commit index is persisted lazily, and entries may be applied before the Ready
+        // carrying their commit index is durable (`RaftNode.takeCommittedEntries`), so the
+        // application's applied index can be ahead of it: having applied them proves those
+        // entries committed, and they are in the durable log.
+        committed = max(hardState.commit, snapshot.index, min(applied, storage.lastIndex()))
         self.applied = max(min(applied, committed), snapshot.index)
+        self.handedOut = self.applied
     }
 
     // MARK: Shape
@@ -173,15 +181,21 @@ struct RaftLog {
     }
 
     var hasEntriesToApply: Bool {
-        pendingSnapshot == nil && min(committed, stableLastIndex) > applied
+        pendingSnapshot == nil && min(committed, stableLastIndex) > handedOut
     }
 
-    /// Committed entries not yet handed out; limited to durable ones, so what a node
-    /// applies is always in its own stable log too.
-    func nextCommittedEntries(maxBytes: Int) -> [Entry] {
+    /// Hands out the committed entries not handed out yet; limited to durable ones, so what
+    /// a node applies is always in its own stable log too. With `stopBeforeConfChange` the
+    /// run ends before the first configuration change.
+    mutating func takeCommittedEntries(maxBytes: Int, stopBeforeConfChange: Bool = false) -> [Entry] {
         let hi = min(committed, stableLastIndex)
-        guard hi > applied, pendingSnapshot == nil else { return [] }
-        return (try? entries(from: applied + 1, to: hi + 1, maxBytes: maxBytes)) ?? []
+        guard hi > handedOut, pendingSnapshot == nil else { return [] }
+        var taken = (try? entries(from: handedOut + 1, to: hi + 1, maxBytes: maxBytes)) ?? []
+        if stopBeforeConfChange, let change = taken.firstIndex(where: { $0.kind == .configChange }) {
+            taken.removeSubrange(change...)
+        }
+        if let last = taken.last { handedOut = last.index }
+        return taken
     }
 
     /// The application persisted entries up to `index` (of `term`): drop them from memory,
@@ -198,11 +212,14 @@ struct RaftLog {
         guard pendingSnapshot == snapshot else { return }
         pendingSnapshot = nil
         applied = max(applied, snapshot.index)
+        handedOut = max(handedOut, applied)
     }
 
     mutating func appliedTo(_ index: UInt64) {
         precondition(index <= committed, "applied beyond commit")
+        precondition(index <= max(handedOut, applied), "applied beyond what was handed out")
         applied = max(applied, index)
+        handedOut = max(handedOut, applied)
     }
 
     private func unstableEntry(at index: UInt64) -> Entry? {

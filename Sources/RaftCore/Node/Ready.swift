@@ -7,6 +7,8 @@
 /// 2. send `messages`,
 /// 3. apply `committedEntries` in order and answer `readStates` once their index is applied,
 /// 4. call `advance(_:)` with this value.
+/// While the Ready is out, `RaftNode.takeCommittedEntries()` hands out entries committed
+/// meanwhile; apply them after this Ready's `committedEntries`.
 /// Steps and proposals may arrive between `ready()` and `advance(_:)`; their effects go into
 /// the next `Ready`, which is how concurrent proposals share one disk sync.
 public struct Ready: Sendable, Equatable {

@@ -126,12 +126,16 @@ struct ClusterSimulation {
         let ready = node.raft!.ready()
         // A leader replicates while its own write is under way.
         network.send(ready.replicationMessages, now: now, random: &random)
-        // Sometimes messages arrive while the batch is being persisted (group commit).
+        // Sometimes messages arrive while the batch is being persisted (group commit), and
+        // the node takes what they committed at once, as kv-node does during its write.
+        // The write takes a few steps: what is due in them arrives meanwhile.
+        var committedMeanwhile: [Entry] = []
         if faultsActive && chance(10) {
-            for message in network.deliverable(now: now) {
+            for message in network.deliverable(now: now + 3) {
                 guard let target = nodes[message.to], target.isUp else { continue }
                 target.raft!.step(message)
             }
+            if chance(50) { committedMeanwhile = node.raft!.takeCommittedEntries() }
         }
         // A crash before the batch is durable loses all of it but what already left.
         if faultsActive && chance(1) && (ready.mustSync || !ready.committedEntries.isEmpty) {
@@ -140,9 +144,10 @@ struct ClusterSimulation {
         }
         node.persist(ready)
         network.send(ready.messages, now: now, random: &random)
-        if let failure = node.apply(ready.committedEntries) { throw failure }
+        let applied = ready.committedEntries + committedMeanwhile
+        if let failure = node.apply(applied) { throw failure }
         if ready.mustSync { node.synced() }
-        acknowledgeWrites(on: node, applied: ready.committedEntries)
+        acknowledgeWrites(on: node, applied: applied)
         node.confirmedReads.append(contentsOf: ready.readStates)
         for abandoned in ready.abandonedReads { outstandingReads[abandoned] = nil }
         node.raft!.advance(ready)

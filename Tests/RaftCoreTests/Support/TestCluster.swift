@@ -33,6 +33,7 @@ final class TestCluster {
     /// Breaches of the persistence or apply contract seen while handling Ready values.
     private(set) var contractViolations: [String] = []
 
+    private var takenEarly: [NodeID: [Entry]] = [:]
     private var isolated: Set<NodeID> = []
     private var cutLinks: Set<[NodeID]> = []
 
@@ -89,6 +90,15 @@ final class TestCluster {
     func beginReady<T, E: Error>(_ id: NodeID, after body: (inout RaftNode) throws(E) -> T) throws(E) -> (T, Ready) {
         let result = try body(&nodes[id]!)
         return (result, start(id))
+    }
+
+    /// Takes what `id` committed while its Ready is out (`RaftNode.takeCommittedEntries`);
+    /// `complete` applies it after that Ready's own entries, as the contract asks.
+    @discardableResult
+    func takeCommittedEntries(_ id: NodeID) -> [Entry] {
+        let taken = nodes[id]!.takeCommittedEntries()
+        takenEarly[id, default: []].append(contentsOf: taken)
+        return taken
     }
 
     /// Finishes a Ready taken by `beginReady`, then handles whatever follows.
@@ -310,7 +320,7 @@ final class TestCluster {
     }
 
     private func apply(_ ready: Ready, on id: NodeID) {
-        for entry in ready.committedEntries {
+        for entry in ready.committedEntries + (takenEarly.removeValue(forKey: id) ?? []) {
             if entry.index != appliedIndex[id]! + 1 {
                 contractViolations.append("\(id) was handed index \(entry.index) to apply after \(appliedIndex[id]!)")
             }
