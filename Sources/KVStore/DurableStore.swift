@@ -114,7 +114,7 @@ public final class DurableStore: Sendable {
     public func writeAhead(
         _ ready: Ready, durable: @escaping @Sendable () -> Void = {}
     ) async throws(KVStoreError) -> UInt64? {
-        guard ready.mustSync, ready.snapshotChunks.isEmpty, ready.snapshotToInstall == nil else { return nil }
+        guard Self.goesThroughWriteAheadLog(ready) else { return nil }
         let entries = ready.entries
         do {
             return try await wal.append(hardState: ready.hardState, entries: entries) { [log] sequence in
@@ -170,6 +170,12 @@ public final class DurableStore: Sendable {
     ) async throws(KVStoreError) -> [AppliedEntry] {
         let sequence = try await writeAhead(ready)
         return try await apply(ready, walSequence: sequence, applied: applied)
+    }
+
+    /// Whether `writeAhead(ready)` makes `ready` durable in the write-ahead log: it must be
+    /// synced and carries no snapshot data (that is made durable in LMDB itself).
+    public static func goesThroughWriteAheadLog(_ ready: Ready) -> Bool {
+        ready.mustSync && ready.snapshotChunks.isEmpty && ready.snapshotToInstall == nil
     }
 
     /// Whether `persistAndApply(ready)` has anything to write.

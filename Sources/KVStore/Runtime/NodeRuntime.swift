@@ -41,10 +41,14 @@ public actor NodeRuntime {
     /// The highest index LMDB has applied and committed: what local reads see. RaftCore's
     /// applied index runs ahead of it by the batches queued to the write thread.
     var lmdbApplied: UInt64
-    var appliesInFlight = 0
+    /// Batches queued to LMDB and not yet committed, and the bytes of their entries.
+    var appliesInFlight = (batches: 0, bytes: 0)
     var applyRoom: [CheckedContinuation<Void, Never>] = []
     private var applyEvents: AsyncStream<ApplyEvent>.Continuation?
     private var applyEventsTask: Task<Void, Never>?
+    /// The Ready loop waits for its write-ahead log append, and entries that commit meanwhile
+    /// may be queued to LMDB at once (see `applyCommittedMeanwhile`).
+    var takesCommittedMeanwhile = false
     var snapshotInFlight = false
     var lastSnapshotIndex: UInt64
     var lastLeader: NodeID?
@@ -160,6 +164,7 @@ public actor NodeRuntime {
             // Stepped at once even while the Ready loop waits on the disk: a heartbeat must
             // reset the election timer however slow a flush is.
             raft.step(message)
+            applyCommittedMeanwhile()
         case .request(let incoming):
             serveForwarded(incoming)
         case .unreachable(let peer):
@@ -185,24 +190,41 @@ public actor NodeRuntime {
         // 0. A leader's AppendEntries go out while its own log write runs.
         transport.send(ready.replicationMessages)
 
+        // Committed entries are durable here already (they came in earlier batches), so
+        // when this batch goes through the write-ahead log they are applied, and answered,
+        // while its flush runs; so is whatever commits during the flush. A membership
+        // change waits for the flush as before: its address must be known (below) before
+        // anyone hears it was applied.
+        let throughLog = DurableStore.goesThroughWriteAheadLog(ready)
+        let applyAhead = throughLog && !ready.committedEntries.isEmpty
+            && !ready.committedEntries.contains { $0.kind == .configChange }
+        if applyAhead {
+            var committed = Ready()
+            committed.committedEntries = ready.committedEntries
+            enqueueApply(committed, walSequence: nil)
+        }
+
         // 1. Durable before anything else leaves the node: new entries, term and vote go to
         //    the write-ahead log (one flush), then the rest may be sent.
         var walSequence: UInt64?
         if ready.mustSync {
             let started = ContinuousClock.now
             let messages = ready.messages
+            // Entries taken meanwhile must queue after this Ready's own.
+            takesCommittedMeanwhile = throughLog && (applyAhead || ready.committedEntries.isEmpty)
             let written = await retryingWhileFull { () throws(KVStoreError) in
                 walSequence = try await self.store.writeAhead(ready) { [transport] in transport.send(messages) }
             }
+            takesCommittedMeanwhile = false
             guard written else { return }
             if walSequence != nil {
                 let elapsed = (ContinuousClock.now - started).seconds
                 metrics.update { $0.walSyncDuration.observe(elapsed) }
             }
         }
-        let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
         if ready.mustSync && walSequence == nil {
             // Snapshot data: made durable in LMDB itself (two flushes) before sending.
+            let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
             var results: [AppliedEntry] = []
             let started = ContinuousClock.now
             let committed = await retryingWhileFull { () throws(KVStoreError) in
@@ -219,17 +241,11 @@ public actor NodeRuntime {
             applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
         } else {
             if walSequence == nil { transport.send(ready.messages) }
-            // 2. Copy the batch into LMDB and apply the committed entries (durable already) in
-            //    one transaction, on the write thread, while this loop goes on to the next batch.
-            if DurableStore.writes(ready) {
-                let through = ready.committedEntries.last?.index
-                let events = applyEvents
-                appliesInFlight += 1
-                store.enqueueApply(ready, walSequence: walSequence, commitNow: !readsAwaitingApply.isEmpty,
-                                   applied: early.answer) { result in
-                    events?.yield(.applied(result, early, through: through))
-                }
-            }
+            // 2. Copy the batch into LMDB and apply the committed entries (unless queued
+            //    above) on the write thread, while this loop goes on to the next batch.
+            var rest = ready
+            if applyAhead { rest.committedEntries = [] }
+            if DurableStore.writes(rest) { enqueueApply(rest, walSequence: walSequence) }
         }
 
         // RaftCore takes up a membership change at `advance`, and may message a new member
@@ -246,20 +262,53 @@ public actor NodeRuntime {
         raft.advance(ready)
         promoteCaughtUpLearners()
         maybeSnapshot()
-        while appliesInFlight >= Self.maxAppliesInFlight && !isStopped {
+        while !hasApplyRoom && !isStopped {
             await withCheckedContinuation { applyRoom.append($0) }
         }
     }
 
+    /// Queues `ready` to LMDB's write thread; its proposals are answered once it is applied.
+    private func enqueueApply(_ ready: Ready, walSequence: UInt64?) {
+        let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
+        let through = ready.committedEntries.last?.index
+        let bytes = ready.entries.reduce(0) { $0 + $1.byteSize } + ready.committedEntries.reduce(0) { $0 + $1.byteSize }
+        let events = applyEvents
+        appliesInFlight.batches += 1
+        appliesInFlight.bytes += bytes
+        store.enqueueApply(ready, walSequence: walSequence, commitNow: !readsAwaitingApply.isEmpty,
+                           applied: early.answer) { result in
+            events?.yield(.applied(result, early, through: through, bytes: bytes))
+        }
+    }
+
+    /// While the Ready loop waits for the write-ahead log, entries that commit (a follower's
+    /// acknowledgement, a leader's commit index) are queued at once, after the Ready's own,
+    /// instead of after the flush and in the next Ready.
+    private func applyCommittedMeanwhile() {
+        guard takesCommittedMeanwhile else { return }
+        let entries = raft.takeCommittedEntries()
+        guard !entries.isEmpty else { return }
+        var committed = Ready()
+        committed.committedEntries = entries
+        enqueueApply(committed, walSequence: nil)
+    }
+
     /// What the write thread reports about queued applies, in queue order.
     enum ApplyEvent: Sendable {
-        case applied(Result<AppliedBatch, KVStoreError>, EarlyAnswers, through: UInt64?)
+        case applied(Result<AppliedBatch, KVStoreError>, EarlyAnswers, through: UInt64?, bytes: Int)
         case storage(full: Bool)
     }
 
-    /// Batches queued to LMDB but not yet committed, at most: beyond that the driver loop
-    /// waits, so a disk slower than the write-ahead log cannot pile up memory.
-    static let maxAppliesInFlight = 64
+    /// Batches (and bytes of entries) queued to LMDB but not yet committed, at most: beyond
+    /// that the driver loop waits, so a disk slower than the write-ahead log cannot pile up
+    /// memory. The count is high because a queued batch waits up to `ApplyQueue.commitDelay`
+    /// for its commit, and under load each Ready queues two or more (its applies ahead of
+    /// its log write, what commits meanwhile, its log copy): at 64 batches writes stalled.
+    static let maxAppliesInFlight = (batches: 1024, bytes: 64 << 20)
+
+    var hasApplyRoom: Bool {
+        appliesInFlight.batches < Self.maxAppliesInFlight.batches && appliesInFlight.bytes < Self.maxAppliesInFlight.bytes
+    }
 
     func handle(_ event: ApplyEvent) {
         switch event {
@@ -267,14 +316,15 @@ public actor NodeRuntime {
             storageBecameFull()
         case .storage(full: false):
             storageHasRoom()
-        case .applied(.failure(let error), _, _):
+        case .applied(.failure(let error), _, _, _):
             logger.critical("storage failed; stopping", metadata: ["error": "\(error)"])
             fatalError("storage failed: \(error)")
-        case .applied(.success(let batch), let early, let through):
-            appliesInFlight -= 1
+        case .applied(.success(let batch), let early, let through, let bytes):
+            appliesInFlight.batches -= 1
+            appliesInFlight.bytes -= bytes
             if let seconds = batch.commitSeconds { metrics.update { $0.syncDuration.observe(seconds) } }
             applied(batch, early: early, through: through)
-            if appliesInFlight < Self.maxAppliesInFlight {
+            if hasApplyRoom {
                 let waiting = applyRoom
                 applyRoom = []
                 for continuation in waiting { continuation.resume() }
