@@ -204,7 +204,9 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                              _ operation: @escaping @Sendable (KVOperations) async -> KVReply) {
         let answer = answerOnLoop(request, started: started, context: context)
         let operations = self.operations
-        Task { answer(await operation(operations)) }
+        // Starts on the runtime's event loop: the barrier is an actor call there, so no
+        // thread of Swift's shared pool is woken in between.
+        Task(executorPreference: operations.runtime.executor) { answer(await operation(operations)) }
     }
 
     private func answer(_ reply: KVReply, to request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext) {

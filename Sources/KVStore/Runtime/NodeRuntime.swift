@@ -17,8 +17,9 @@ import Transport
 /// between the loops and the actor never wakes another thread.
 public actor NodeRuntime {
     public nonisolated let config: RuntimeConfig
-    /// The transport's event loop, as this actor's executor and its tasks' preference.
-    nonisolated let executor: EventLoopExecutor
+    /// The transport's event loop, as this actor's executor and its tasks' preference. A
+    /// caller's task that mostly talks to the runtime may prefer it too.
+    public nonisolated let executor: EventLoopExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public let store: DurableStore
     public let transport: RaftTransport
