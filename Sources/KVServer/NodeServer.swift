@@ -61,8 +61,15 @@ public enum NodeServer {
             throw error
         }
         let metrics = NodeMetrics()
-        let runtime = try NodeRuntime(config: options.runtime, store: store, transport: transport,
+        let runtime: NodeRuntime
+        do {
+            runtime = try NodeRuntime(config: options.runtime, store: store, transport: transport,
                                       metrics: metrics, logger: logger)
+        } catch {
+            await transport.shutdown()
+            try? await raftLoop.shutdownGracefully()
+            throw error
+        }
         await runtime.start()
 
         let router = Router()

@@ -264,6 +264,9 @@ public actor NodeRuntime {
         promoteCaughtUpLearners()
         maybeSnapshot()
         while !hasApplyRoom && !isStopped {
+            // A log copy with nothing to apply waits in the queue for a later job, which
+            // this loop would never queue: ask for the commit that makes room.
+            store.commitQueuedApplies()
             await withCheckedContinuation { applyRoom.append($0) }
         }
     }
