@@ -120,6 +120,26 @@ struct FeatureTests {
 
     // MARK: Snapshots
 
+    @Test("a completed snapshot is installed from its own chunks when a newer snapshot's first chunk arrives before the Ready")
+    func completedSnapshotIsNotReplacedBeforeItsInstall() {
+        let cluster = TestCluster(size: 3)
+        #expect(cluster.elect("n1"))
+        cluster.stabilize()
+        let term = cluster["n2"].currentTerm
+        let conf = cluster["n2"].configuration
+        let completed = SnapshotMetadata(index: 100, term: term, conf: conf)
+        let newer = SnapshotMetadata(index: 200, term: term, conf: conf)
+        cluster.with("n2") { node in
+            // Both arrive while n2 hands out nothing (its previous Ready still out, say).
+            node.step(Message(from: "n1", to: "n2", term: term,
+                              body: .snapshot(SnapshotChunk(metadata: completed, offset: 0, data: [1, 2, 3], isLast: true))))
+            node.step(Message(from: "n1", to: "n2", term: term,
+                              body: .snapshot(SnapshotChunk(metadata: newer, offset: 0, data: [4], isLast: false))))
+        }
+        #expect(cluster.contractViolations.isEmpty, "\(cluster.contractViolations)")
+        #expect(cluster.appliedIndex["n2"] == completed.index)
+    }
+
     @Test("a follower behind the leader's first index receives the snapshot in chunks, then the later entries")
     func laggingFollowerGetsChunkedSnapshot() throws {
         let cluster = TestCluster(size: 3) { $0.snapshotChunkBytes = 4 }

@@ -77,6 +77,12 @@ extension RaftNode {
 
     mutating func handleSnapshotChunk(from leaderID: NodeID, _ chunk: SnapshotChunk) {
         let metadata = chunk.metadata
+        if let completed = snapshotReadyToInstall, completed != metadata {
+            // A completed snapshot waits for the next Ready. Staging another one in that same
+            // Ready would replace its staged data before the application installs it, so
+            // this chunk is dropped; the leader's stalled transfer restarts on its own.
+            return
+        }
         if metadata.index <= log.committed {
             // We already hold everything this snapshot covers.
             incomingSnapshot = nil
