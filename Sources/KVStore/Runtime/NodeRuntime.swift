@@ -196,14 +196,9 @@ public actor NodeRuntime {
         // while its flush runs; so is whatever commits during the flush. A membership
         // change waits for the flush as before: its address must be known (below) before
         // anyone hears it was applied.
-        let throughLog = DurableStore.goesThroughWriteAheadLog(ready)
-        let applyAhead = throughLog && !ready.committedEntries.isEmpty
+        let applyAhead = DurableStore.goesThroughWriteAheadLog(ready)
             && !ready.committedEntries.contains { $0.kind == .configChange }
-        if applyAhead {
-            var committed = Ready()
-            committed.committedEntries = ready.committedEntries
-            enqueueApply(committed, walSequence: nil)
-        }
+        if applyAhead { enqueueCommitted(ready.committedEntries) }
 
         // 1. Durable before anything else leaves the node: new entries, term and vote go to
         //    the write-ahead log (one flush), then the rest may be sent.
@@ -211,8 +206,8 @@ public actor NodeRuntime {
         if ready.mustSync {
             let started = ContinuousClock.now
             let messages = ready.messages
-            // Entries taken meanwhile must queue after this Ready's own.
-            takesCommittedMeanwhile = throughLog && (applyAhead || ready.committedEntries.isEmpty)
+            // Entries taken meanwhile must queue after this Ready's own, so only then.
+            takesCommittedMeanwhile = applyAhead
             let written = await retryingWhileFull { () throws(KVStoreError) in
                 walSequence = try await self.store.writeAhead(ready) { [transport] in transport.send(messages) }
             }
@@ -290,7 +285,11 @@ public actor NodeRuntime {
     /// instead of after the flush and in the next Ready.
     private func applyCommittedMeanwhile() {
         guard takesCommittedMeanwhile else { return }
-        let entries = raft.takeCommittedEntries()
+        enqueueCommitted(raft.takeCommittedEntries())
+    }
+
+    /// Queues committed entries, durable already, to be applied on their own.
+    private func enqueueCommitted(_ entries: [Entry]) {
         guard !entries.isEmpty else { return }
         var committed = Ready()
         committed.committedEntries = entries

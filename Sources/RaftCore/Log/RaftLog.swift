@@ -217,9 +217,8 @@ struct RaftLog {
 
     mutating func appliedTo(_ index: UInt64) {
         precondition(index <= committed, "applied beyond commit")
-        precondition(index <= max(handedOut, applied), "applied beyond what was handed out")
+        precondition(index <= handedOut, "applied beyond what was handed out")
         applied = max(applied, index)
-        handedOut = max(handedOut, applied)
     }
 
     private func unstableEntry(at index: UInt64) -> Entry? {
