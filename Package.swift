@@ -72,11 +72,21 @@ let package = Package(
             path: "Benchmarks/TransportBenchmark"
         ),
 
+        // Connection cap and idle timeout shared by kv-node's and kv-launcher's HTTP servers.
+        .target(
+            name: "HTTPLimits",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
         // The node's HTTP API (Hummingbird) and the wiring of store, transport and runtime.
         .target(
             name: "KVServer",
             dependencies: [
-                "KVStore", "Transport", "RaftCore",
+                "KVStore", "Transport", "RaftCore", "HTTPLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,7 +101,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kv-node",
-            dependencies: ["KVServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KVServer", "HTTPLimits", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "KVServerTests",
@@ -102,7 +112,10 @@ let package = Package(
         .target(
             name: "Launcher",
             dependencies: [
+                "HTTPLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -117,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "kv-launcher",
             dependencies: [
-                "Launcher",
+                "Launcher", "HTTPLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

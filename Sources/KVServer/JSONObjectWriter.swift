@@ -13,6 +13,18 @@ struct JSONObjectWriter {
         string(value)
     }
 
+    /// A field whose name is data (a key of `GET /kv`): escaped like a value. The caller
+    /// adds names in byte order and never twice.
+    mutating func field(named name: String, _ value: String) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        string(value)
+    }
+
+    /// Bytes written so far.
+    var count: Int { bytes.count + 1 }
+
     mutating func field(_ name: StaticString, _ value: UInt64) {
         key(name)
         bytes.append(contentsOf: String(value).utf8)

@@ -13,6 +13,9 @@ import NIOHTTP1
 ///
 /// HTTP/1.1 answers requests in order. While one request's answer is outstanding (from
 /// either path), later requests on the connection wait in `queued` and reading pauses.
+/// Reading also pauses, and no further request starts, while the socket is not writable:
+/// a client that pipelines requests for large values without reading the answers would
+/// otherwise make the node buffer answers without bound.
 final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -38,6 +41,8 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var answering = Answering.nobody
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var readPaused = false
+    /// The socket takes more output; false while the client is not reading fast enough.
+    private var writable = true
     /// Set by a graceful shutdown, a half-closed connection or a broken request: the
     /// connection closes once the answer in progress is written.
     private var closeAfterAnswer = false
@@ -53,7 +58,7 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if !queued.isEmpty || waitsForAnswer {
+        if !queued.isEmpty || !mayConsumeNext {
             queued.append(part)
         } else {
             consume(part, context: context)
@@ -64,6 +69,13 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var waitsForAnswer: Bool {
         guard case .betweenRequests = reading else { return false }
         return answering != .nobody
+    }
+
+    /// Whether the next part may be taken now: the rest of a request always; a new
+    /// request only once the previous one is answered and the socket takes output.
+    private var mayConsumeNext: Bool {
+        guard case .betweenRequests = reading else { return true }
+        return answering == .nobody && writable
     }
 
     private func consume(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -151,8 +163,20 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
+        if writable {
+            // Not at once: this event can arrive inside `answer`'s own flush, and a request
+            // started there would be answered before that answer's bookkeeping is done.
+            context.eventLoop.assumeIsolated().execute { [self] in
+                if isOpen && writable { startQueued(context: context) }
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func read(context: ChannelHandlerContext) {
-        if queued.isEmpty {
+        if queued.isEmpty && writable {
             context.read()
         } else {
             readPaused = true
@@ -243,13 +267,13 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Starts the requests that waited for the answer just written.
     private func startQueued(context: ChannelHandlerContext) {
         var started = false
-        while !queued.isEmpty && !waitsForAnswer && !closeAfterAnswer {
+        while !queued.isEmpty && mayConsumeNext && !closeAfterAnswer {
             consume(queued.removeFirst(), context: context)
             started = true
         }
         // Parts passed on to the routes are delivered at the end of a read.
         if started { context.fireChannelReadComplete() }
-        if queued.isEmpty && readPaused {
+        if queued.isEmpty && readPaused && writable {
             readPaused = false
             context.read()
         }

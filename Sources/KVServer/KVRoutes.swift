@@ -8,6 +8,8 @@ import KVStore
 struct KVRoutes {
     let runtime: NodeRuntime
     let store: DurableStore
+    /// Bytes of keys and values after which a `GET /kv` page ends early (`--max-page-bytes`).
+    var maxPageBytes = NodeOptions.defaultMaxPageBytes
     /// Largest request body accepted (413 beyond).
     static let maxBodyBytes = 1 << 20
     /// Largest page `GET /kv` returns at once.
@@ -82,16 +84,18 @@ struct KVRoutes {
         guard let consistency = ReadConsistency(query: query["consistency"]) else { return ReadConsistency.badValue.response }
         if let failure = await operations.barrier(consistency) { return failure.response }
         do {
-            // One extra record tells whether another page follows.
-            let records = try store.stateMachine.list(prefix: prefix, startAfter: startAfter, limit: limit + 1)
-            let page = records.prefix(limit)
-            var pairs: [String: String] = [:]
-            for record in page { pairs[record.key] = String(decoding: record.value, as: UTF8.self) }
-            var headers: HTTPFields = [:]
-            if records.count > limit, let last = page.last, let name = HTTPField.Name("X-Next-Start-After") {
-                headers[name] = last.key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? last.key
+            let page = try store.stateMachine.page(prefix: prefix, startAfter: startAfter, limit: limit, maxBytes: maxPageBytes)
+            // Written as bytes in key order: a Swift dictionary would merge keys that differ
+            // only in Unicode normalization, which are two keys here.
+            var json = JSONObjectWriter(capacity: 64)
+            for record in page.records {
+                json.field(named: record.key, String(decoding: record.value, as: UTF8.self))
             }
-            return JSON.response(pairs, headers: headers)
+            var response = KVReply(json).response
+            if page.hasMore, let last = page.records.last, let name = HTTPField.Name("X-Next-Start-After") {
+                response.headers[name] = QueryValueEncoding.encode(last.key)
+            }
+            return response
         } catch {
             return JSON.error(RuntimeError.internalError("\(error)"))
         }

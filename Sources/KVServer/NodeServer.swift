@@ -1,4 +1,5 @@
 import Foundation
+import HTTPLimits
 import Hummingbird
 import HummingbirdCore
 import KVStore
@@ -19,6 +20,11 @@ public struct NodeOptions: Sendable {
     /// A member's API address to ask for admission, when the node has no state.
     public var join: HostPort?
     public var runtime: RuntimeConfig
+    /// Connection cap and idle timeout of the HTTP API.
+    public var http = HTTPServerLimits()
+    /// Bytes of keys and values one `GET /kv` page holds before it ends early.
+    public var maxPageBytes = NodeOptions.defaultMaxPageBytes
+    public static let defaultMaxPageBytes = 4 << 20
 
     public init(id: NodeID, apiAddress: HostPort, raftAddress: HostPort, dataDirectory: String) {
         self.id = id
@@ -74,14 +80,16 @@ public enum NodeServer {
 
         let router = Router()
         router.add(middleware: RequestTimingMiddleware(metrics: metrics))
-        KVRoutes(runtime: runtime, store: store).register(on: router)
+        KVRoutes(runtime: runtime, store: store, maxPageBytes: options.maxPageBytes).register(on: router)
         ClusterRoutes(runtime: runtime).register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
         let operations = KVOperations(runtime: runtime, store: store)
+        let connections = ConnectionLimit(maximum: options.http.maxConnections)
+        let idleTimeout = options.http.idleTimeout
         let server = HTTPServerBuilder { responder in
-            KVHTTPChannel(responder: responder) {
+            KVHTTPChannel(responder: responder, makeFastPath: {
                 KVFastPathHandler(operations: operations, metrics: metrics, maxBodyBytes: KVRoutes.maxBodyBytes)
-            }
+            }, connections: connections, idleTimeout: idleTimeout)
         }
         let app = Application(
             router: router,

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPLimits
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -49,8 +51,13 @@ public enum Launcher {
 
         let router = makeRouter(controller: controller, gateway: gateway, events: events, assets: assets)
         let url = "http://\(options.host == "127.0.0.1" ? "localhost" : options.host):\(options.port)"
+        let connections = ConnectionLimit(maximum: options.http.maxConnections)
+        let idleTimeout = options.http.idleTimeout
         let app = Application(
             router: router,
+            server: HTTPServerBuilder { responder in
+                LauncherHTTPChannel(responder: responder, connections: connections, idleTimeout: idleTimeout)
+            },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kv-launcher"),
             onServerRunning: { _ in
                 // Unbuffered, so the line shows at once even when stdout is a file.

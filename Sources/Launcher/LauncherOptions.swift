@@ -1,4 +1,5 @@
 import Foundation
+import HTTPLimits
 import Logging
 
 /// Everything the launcher needs to know to start; the executable fills it from flags.
@@ -15,6 +16,8 @@ public struct LauncherOptions: Sendable {
     /// How many founders a first start bootstraps.
     public var initialNodes = 3
     public var logLevel: Logger.Level = .info
+    /// Connection cap and idle timeout of the dashboard and control API.
+    public var http = HTTPServerLimits()
 
     public init() {}
 }

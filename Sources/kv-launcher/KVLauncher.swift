@@ -1,4 +1,5 @@
 import ArgumentParser
+import HTTPLimits
 import Launcher
 import Logging
 
@@ -28,6 +29,12 @@ struct KVLauncher: AsyncParsableCommand {
     @Option(help: "Number of nodes a first start bootstraps.")
     var nodes = 3
 
+    @Option(name: .customLong("max-http-connections"), help: "Dashboard and control API connections open at once; more are closed when accepted.")
+    var maxHTTPConnections = HTTPServerLimits.defaultMaxConnections
+
+    @Option(name: .customLong("http-idle-timeout-ms"), help: "Close a dashboard or API connection that made no progress for this long.")
+    var httpIdleTimeoutMilliseconds = HTTPServerLimits.defaultIdleTimeoutMilliseconds
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -35,6 +42,8 @@ struct KVLauncher: AsyncParsableCommand {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1...65535") }
         guard (1...65_524).contains(basePort) else { throw ValidationError("--base-port must leave room for node ports") }
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1...9") }
+        guard maxHTTPConnections > 0 else { throw ValidationError("--max-http-connections must be > 0") }
+        guard httpIdleTimeoutMilliseconds > 0 else { throw ValidationError("--http-idle-timeout-ms must be > 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -47,6 +56,7 @@ struct KVLauncher: AsyncParsableCommand {
         options.kvNodePath = kvNode
         options.initialNodes = nodes
         options.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        options.http = HTTPServerLimits(maxConnections: maxHTTPConnections, idleTimeoutMilliseconds: httpIdleTimeoutMilliseconds)
         try await Launcher.run(options)
     }
 }

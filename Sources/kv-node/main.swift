@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPLimits
 import KVServer
 import KVStore
 import Logging
@@ -25,6 +26,12 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout-ms"), help: "How long a request may wait for a leader or a commit.") var requestTimeoutMilliseconds = 3_000
     @Option(name: .customLong("snapshot-entries"), help: "Snapshot and compact the log after this many applied entries.") var snapshotEntries: UInt64 = 10_000
     @Option(name: .customLong("cluster-id"), help: "Nodes of different clusters refuse to talk to each other.") var clusterID = "kv"
+    @Option(name: .customLong("max-http-connections"), help: "HTTP API connections open at once; more are closed when accepted.")
+    var maxHTTPConnections = HTTPServerLimits.defaultMaxConnections
+    @Option(name: .customLong("http-idle-timeout-ms"), help: "Close an HTTP connection that made no progress for this long.")
+    var httpIdleTimeoutMilliseconds = HTTPServerLimits.defaultIdleTimeoutMilliseconds
+    @Option(name: .customLong("max-page-bytes"), help: "Bytes of keys and values after which a GET /kv page ends early.")
+    var maxPageBytes = NodeOptions.defaultMaxPageBytes
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
@@ -38,6 +45,9 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let join, HostPort(parsing: join) == nil { throw ValidationError("--join must be HOST:PORT") }
         guard tickMilliseconds > 0, heartbeatTicks > 0, electionTicks > heartbeatTicks else {
             throw ValidationError("timing: --tick-ms > 0 and --election-ticks > --heartbeat-ticks > 0")
+        }
+        guard maxHTTPConnections > 0, httpIdleTimeoutMilliseconds > 0, maxPageBytes > 0 else {
+            throw ValidationError("--max-http-connections, --http-idle-timeout-ms and --max-page-bytes must be > 0")
         }
         if let peers { _ = try Self.parsePeers(peers) }
     }
@@ -77,6 +87,8 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.runtime.heartbeatTicks = heartbeatTicks
         options.runtime.electionTicks = electionTicks
         options.runtime.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        options.http = HTTPServerLimits(maxConnections: maxHTTPConnections, idleTimeoutMilliseconds: httpIdleTimeoutMilliseconds)
+        options.maxPageBytes = maxPageBytes
         options.runtime.snapshotEveryEntries = max(1, snapshotEntries)
         options.runtime.entriesRetainedAfterSnapshot = min(1_000, max(1, snapshotEntries) / 2)
         try await NodeServer.run(options, logger: logger)

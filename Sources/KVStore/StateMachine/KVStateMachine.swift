@@ -100,45 +100,6 @@ public final class KVStateMachine: @unchecked Sendable {
         }
     }
 
-    /// Keys in byte order that start with `prefix` and come after `startAfter`, at most
-    /// `limit`; includes what the open write transaction applied.
-    public func list(prefix: String = "", startAfter: String? = nil, limit: Int = Int.max) throws(KVStoreError) -> [KVRecord] {
-        let pending = uncommitted.matching(prefix: prefix)
-        // Each pending deletion can hide one stored record: read that many more.
-        let wanted = limit > Int.max - pending.count ? Int.max : limit + pending.count
-        let stored = try listStored(prefix: prefix, startAfter: startAfter, limit: wanted)
-        guard !pending.isEmpty else { return Array(stored.prefix(limit)) }
-        var merged: [String: KVRecord] = [:]
-        for record in stored { merged[record.key] = record }
-        for (key, record) in pending where startAfter.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true {
-            merged[key] = record
-        }
-        // Stored records past the last one read may sort before a pending key: stop there.
-        let horizon = stored.count == wanted ? stored.last.map { Array($0.key.utf8) } : nil
-        return Array(merged.values
-            .filter { record in horizon.map { !$0.lexicographicallyPrecedes(Array(record.key.utf8)) } ?? true }
-            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            .prefix(limit))
-    }
-
-    private func listStored(prefix: String, startAfter: String?, limit: Int) throws(KVStoreError) -> [KVRecord] {
-        let db = kv
-        let prefixBytes = Array(prefix.utf8)
-        let afterBytes = startAfter.map { Array($0.utf8) }
-        return try environment.read { txn throws(KVStoreError) -> [KVRecord] in
-            try txn.withCursor(db) { c throws(KVStoreError) -> [KVRecord] in
-                var result: [KVRecord] = []
-                let from = afterBytes.map { $0.lexicographicallyPrecedes(prefixBytes) ? prefixBytes : $0 } ?? prefixBytes
-                var pair = from.isEmpty ? try c.first() : try c.seek(atLeast: from)
-                while let (key, value) = pair, result.count < limit, key.starts(with: prefixBytes) {
-                    if key != afterBytes { result.append(try KVRecord(key: key, stored: value)) }
-                    pair = try c.next()
-                }
-                return result
-            }
-        }
-    }
-
     public func members() throws(KVStoreError) -> [MemberRecord] {
         let table = memberTable
         return try environment.read { txn throws(KVStoreError) in try table.all(txn) }

@@ -1,0 +1,120 @@
+import NIOCore
+import NIOHTTP1
+
+/// Closes an HTTP/1 connection that made no progress for `timeout`.
+///
+/// Idle means: no request is waiting for its answer, and nothing was answered or drained
+/// to the client for `timeout`. In particular:
+/// - a connection that sends nothing, or sends a request head or body slower than the
+///   timeout allows (slowloris), is closed `timeout` after it opened or after its last
+///   answer: a request counts only once it has arrived whole, so trickling bytes does not
+///   keep a connection alive;
+/// - a request that arrived whole and waits for its answer (a slow write, a Server-Sent
+///   Events stream) is never idle while the client keeps reading what is sent;
+/// - a client that stops reading its answers (the socket stays unwritable) is closed
+///   `timeout` after the last answer was written or the socket last changed writability.
+///
+/// It sits right behind NIO's HTTP/1 decoder and encoder, so it sees every request and
+/// every answer, whichever handler serves them.
+public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias InboundOut = HTTPServerRequestPart
+    public typealias OutboundIn = HTTPServerResponsePart
+    public typealias OutboundOut = HTTPServerResponsePart
+
+    private let timeout: TimeAmount
+    /// Requests whose last part arrived.
+    private var requestsRead = 0
+    /// Answers whose last part was written.
+    private var answersWritten = 0
+    /// When the connection last made progress: opened, answered, drained, or changed writability.
+    private var lastProgress = NIODeadline.now()
+    private var check: Scheduled<Void>?
+    private var isActive = false
+
+    public init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        stop()
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        stop()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { requestsRead &+= 1 }
+        context.fireChannelRead(data)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .end = unwrapOutboundIn(data) else { return context.write(data, promise: promise) }
+        answersWritten &+= 1
+        progressed(context: context)
+        let written = promise ?? context.eventLoop.makePromise()
+        context.write(data, promise: written)
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in progressed(context: context) }
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        progressed(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !isActive else { return }
+        isActive = true
+        lastProgress = .now()
+        schedule(at: lastProgress + timeout, context: context)
+    }
+
+    private func stop() {
+        isActive = false
+        check?.cancel()
+        check = nil
+    }
+
+    /// Notes progress; re-arms the check if it stopped while a request was being served.
+    private func progressed(context: ChannelHandlerContext) {
+        lastProgress = .now()
+        if check == nil && isActive { schedule(at: lastProgress + timeout, context: context) }
+    }
+
+    private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        check = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            expired(context: context)
+        }
+    }
+
+    private func expired(context: ChannelHandlerContext) {
+        check = nil
+        guard isActive else { return }
+        if requestsRead > answersWritten && context.channel.isWritable {
+            // Serving a request the client waits for: not idle. The next answer or
+            // writability change arms the check again.
+            return
+        }
+        let deadline = lastProgress + timeout
+        if deadline <= .now() {
+            isActive = false
+            context.close(promise: nil)
+        } else {
+            schedule(at: deadline, context: context)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension HTTPIdleTimeoutHandler: Sendable {}
