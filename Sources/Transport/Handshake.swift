@@ -32,8 +32,19 @@ struct Handshake: Equatable {
     func refusal(localID: NodeID, clusterID expected: String) -> HandshakeRefusal? {
         if version != WireProtocol.version { return .unsupportedVersion(version) }
         if clusterID != expected { return .wrongCluster(clusterID) }
-        if sender.rawValue.isEmpty || sender == localID { return .invalidSender(sender) }
+        if !Self.isValidID(sender) || sender == localID { return .invalidSender(sender) }
         return nil
+    }
+
+    /// Sender ids follow kv-node's `--id` rule (1 to 64 of `A-Z a-z 0-9 _ -`), so an accepted
+    /// id is safe to log and to key maps by, and an id no node can have is refused up front.
+    static func isValidID(_ id: NodeID) -> Bool {
+        let bytes = id.rawValue.utf8
+        guard (1...64).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
     }
 }
 
@@ -58,8 +69,10 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .unsupportedVersion(let version): "unsupported protocol version \(version) (expected \(WireProtocol.version))"
-        case .wrongCluster(let cluster): "cluster id '\(cluster)' does not match this cluster"
-        case .invalidSender(let sender): "sender id '\(sender)' is empty or is the receiver's own id"
+        // The peer's own words are quoted escaped and cut short: this text goes to the log.
+        case .wrongCluster(let cluster): "cluster id '\(PeerText.escaped(cluster))' does not match this cluster"
+        case .invalidSender(let sender):
+            "sender id '\(PeerText.escaped(sender.rawValue))' is not 1-64 of A-Z a-z 0-9 _ - or is the receiver's own id"
         case .other(_, let reason): reason
         }
     }

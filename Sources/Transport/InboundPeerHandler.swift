@@ -2,32 +2,55 @@ import Logging
 import NIOCore
 import RaftCore
 
-/// The accepting side of one peer connection: checks the handshake, then turns frames into
-/// events. Events from one read are delivered together, and reading pauses while the consumer
-/// is behind. Any protocol violation closes this connection only.
+/// The accepting side of one peer connection: splits the byte stream into frames, checks the
+/// handshake, then turns frames into events. Events from one read are delivered together.
+/// Any protocol violation closes this connection only.
+///
+/// It does its own framing (rather than NIO's `ByteToMessageHandler`) because what it may
+/// buffer depends on its state: before the handshake a frame may be only
+/// `preHandshakeMaxFrameSize` bytes, and every byte it holds is counted in the shared
+/// `InboundBudget`, which decides when it may read from the socket again.
 final class InboundPeerHandler: ChannelDuplexHandler {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
 
     private let localID: NodeID
     private let clusterID: String
+    private let maxFrameSize: Int
+    private let preHandshakeMaxFrameSize: Int
     private let handshakeTimeout: TimeAmount
     private let sink: EventSink
+    private let admission: InboundAdmission
+    /// Shared by every inbound connection, so a flood of bad connections logs a line a second.
+    private let throttle: LogThrottle
     /// Told when a peer completes a handshake with us.
     private let greeted: @Sendable (NodeID) -> Void
     private var logger: Logger
 
     private var peer: NodeID?
-    private var pending: [TransportEvent] = []
+    /// Bytes received and not yet cut into frames.
+    private var buffer = ByteBuffer()
+    /// Bytes this connection holds in the budget: at least `buffer.readableBytes`, plus the
+    /// rest of a partial frame once reserved, or headroom for the next read.
+    private var reserved = 0
+    private var pending: [InboundItem] = []
     private var readWanted = false
+    private var isClosing = false
     private var handshakeDeadline: Scheduled<Void>?
 
-    init(localID: NodeID, clusterID: String, handshakeTimeout: Duration, sink: EventSink,
-         greeted: @escaping @Sendable (NodeID) -> Void = { _ in }, logger: Logger) {
-        self.localID = localID
-        self.clusterID = clusterID
-        self.handshakeTimeout = TimeAmount(handshakeTimeout)
+    private var budget: InboundBudget { sink.budget }
+    private var key: ObjectIdentifier { ObjectIdentifier(self) }
+
+    init(configuration: TransportConfiguration, sink: EventSink, admission: InboundAdmission,
+         throttle: LogThrottle, greeted: @escaping @Sendable (NodeID) -> Void = { _ in }, logger: Logger) {
+        self.localID = configuration.localID
+        self.clusterID = configuration.clusterID
+        self.maxFrameSize = configuration.maxFrameSize
+        self.preHandshakeMaxFrameSize = min(configuration.inbound.preHandshakeMaxFrameSize, configuration.maxFrameSize)
+        self.handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
         self.sink = sink
+        self.admission = admission
+        self.throttle = throttle
         self.greeted = greeted
         self.logger = logger
     }
@@ -35,28 +58,69 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         if let remote = context.channel.remoteAddress { logger[metadataKey: "remote"] = "\(remote)" }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let logger = self.logger
+        let (logger, throttle) = (self.logger, self.throttle)
         handshakeDeadline = context.eventLoop.scheduleTask(in: handshakeTimeout) {
-            logger.warning("closing inbound connection: no handshake in time")
+            throttle.log { logger.warning("closing inbound connection: no handshake in time\($0)") }
             loopBound.value.close(promise: nil)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         handshakeDeadline?.cancel()
-        sink.gate.forget(ObjectIdentifier(self))
+        sink.gate.forget(key)
+        budget.forget(key)
+        budget.release(reserved + pending.reduce(0) { $0 + $1.bytes })
+        reserved = 0
+        pending.removeAll()
+        buffer = ByteBuffer()
+        admission.closed(key, peer: peer)
     }
 
+    // MARK: Reading frames
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !isClosing else { return }
+        var bytes = unwrapInboundIn(data)
+        buffer.writeBuffer(&bytes)
+        if buffer.readableBytes > reserved {
+            // More arrived than was reserved (a read past the end of a reserved frame).
+            budget.add(buffer.readableBytes - reserved)
+            reserved = buffer.readableBytes
+        }
         do {
-            if let peer {
-                try receive(frame, from: peer, context: context)
-            } else {
-                try handshake(frame, context: context)
+            while let frame = try nextFrame() {
+                if let peer {
+                    try receive(frame, from: peer, context: context)
+                } else {
+                    budget.release(frame.bytes)
+                    try handshake(frame.frame, context: context)
+                }
+                if isClosing { return }
             }
         } catch {
             fail(error, context: context)
+            return
+        }
+        compactBuffer()
+    }
+
+    /// The next whole frame, with the bytes it took off the buffer (handed from this
+    /// connection's reservation to whoever holds the frame now), or nil when more bytes are
+    /// needed. A length over the current limit fails before any of that frame's body is read.
+    private func nextFrame() throws -> (frame: Frame, bytes: Int)? {
+        let limit = peer == nil ? preHandshakeMaxFrameSize : maxFrameSize
+        guard let frame = try FrameDecoder.nextFrame(from: &buffer, maxFrameSize: limit) else { return nil }
+        let bytes = FrameHeader.size + frame.payload.readableBytes
+        reserved -= bytes
+        return (frame, bytes)
+    }
+
+    /// Drops the consumed front of the buffer, so memory held matches what is accounted.
+    private func compactBuffer() {
+        if buffer.readableBytes == 0 {
+            buffer = ByteBuffer()
+        } else if buffer.readerIndex > 0 {
+            buffer.discardReadBytes()
         }
     }
 
@@ -66,13 +130,20 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         handshakeDeadline?.cancel()
         var buffer = context.channel.allocator.buffer(capacity: 64)
         if let refusal = hello.refusal(localID: localID, clusterID: clusterID) {
-            logger.warning("refused connection from '\(hello.sender)': \(refusal)")
+            throttle.log { suppressed in
+                logger.warning("refused connection from '\(PeerText.escaped(hello.sender.rawValue))': \(refusal)\(suppressed)")
+            }
             refusal.writeFrame(into: &buffer)
+            isClosing = true
             let channel = context.channel
             context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         peer = hello.sender
+        for old in admission.authenticated(key, channel: context.channel, as: hello.sender) {
+            logger.notice("closing an older inbound connection from '\(hello.sender)': it reconnected")
+            old.close(promise: nil)
+        }
         logger[metadataKey: "peer"] = "\(hello.sender)"
         logger.debug("accepted connection")
         HandshakeAccept(responder: localID).writeFrame(into: &buffer)
@@ -80,20 +151,26 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         greeted(hello.sender)
     }
 
-    private func receive(_ frame: Frame, from peer: NodeID, context: ChannelHandlerContext) throws {
-        if frame.type.isRaftMessage {
-            let message = try RaftMessageCodec.decode(frame.type, payload: frame.payload)
-            // A connection speaks for the node that shook hands on it and no other.
-            guard message.from == peer, message.to == localID else {
-                throw WireError.invalidValue(field: "message addressed \(message.from) -> \(message.to)")
+    private func receive(_ frame: (frame: Frame, bytes: Int), from peer: NodeID, context: ChannelHandlerContext) throws {
+        let (frame, bytes) = frame
+        do {
+            if frame.type.isRaftMessage {
+                let message = try RaftMessageCodec.decode(frame.type, payload: frame.payload)
+                // A connection speaks for the node that shook hands on it and no other.
+                guard message.from == peer, message.to == localID else {
+                    throw WireError.invalidValue(field: "message addressed \(message.from) -> \(message.to)")
+                }
+                pending.append(InboundItem(event: .message(message), bytes: bytes))
+            } else if frame.type == .peerRequest {
+                let (requestID, request) = try PeerRequestCodec.decodeRequest(frame.payload)
+                pending.append(InboundItem(event: .request(IncomingPeerRequest(
+                    from: peer, request: request, requestID: requestID, channel: context.channel)), bytes: bytes))
+            } else {
+                throw WireError.invalidValue(field: "frame type \(frame.type) on an inbound connection")
             }
-            pending.append(.message(message))
-        } else if frame.type == .peerRequest {
-            let (requestID, request) = try PeerRequestCodec.decodeRequest(frame.payload)
-            pending.append(.request(IncomingPeerRequest(
-                from: peer, request: request, requestID: requestID, channel: context.channel)))
-        } else {
-            throw WireError.invalidValue(field: "frame type \(frame.type) on an inbound connection")
+        } catch {
+            budget.release(bytes)
+            throw error
         }
     }
 
@@ -110,8 +187,11 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     }
 
     private func fail(_ error: Error, context: ChannelHandlerContext) {
-        guard context.channel.isActive else { return }
-        logger.warning("closing inbound connection: \(error)")
+        guard context.channel.isActive, !isClosing else { return }
+        isClosing = true
+        // The description may quote what the peer sent (ids, a type byte).
+        let reason = PeerText.escaped("\(error)", limit: 256)
+        throttle.log { logger.warning("closing inbound connection: \(reason)\($0)") }
         // Whatever arrived intact before the bad frame is still worth handing on.
         if !pending.isEmpty {
             sink.deliver(pending)
@@ -120,19 +200,53 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Reads are how backpressure reaches TCP: while the gate is closed the read is held back
-    /// and the kernel's receive window fills, which slows the sender.
+    // MARK: Backpressure
+
+    /// Reads are how backpressure reaches TCP: while this connection may not read, the read
+    /// is held back and the kernel's receive window fills, which slows the sender. A read
+    /// waits for room in the inbound budget (see `reserveForNextRead`) and for the consumer
+    /// to be within its event watermark.
     func read(context: ChannelHandlerContext) {
+        guard !isClosing else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let parked = sink.gate.waitForOpen(ObjectIdentifier(self)) {
+        let wakeUp: @Sendable () -> Void = {
             loopBound.eventLoop.execute { loopBound.value.0.resumeRead(context: loopBound.value.1) }
         }
-        if parked { readWanted = true } else { context.read() }
+        guard reserveForNextRead(wakeUp: wakeUp) else {
+            readWanted = true
+            return
+        }
+        if sink.gate.waitForOpen(key, wakeUp: wakeUp) { readWanted = true } else { context.read() }
+    }
+
+    /// Makes sure the budget covers what the next read may bring. A partial frame whose
+    /// header is in reserves its whole remainder, all at once, so it can always be finished
+    /// once started; otherwise one read's worth of headroom is reserved. Returns false (and
+    /// leaves a wake-up with the budget) when there is no room.
+    private func reserveForNextRead(wakeUp: @escaping @Sendable () -> Void) -> Bool {
+        let needed: Int
+        if let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self),
+           Int(length) + FrameHeader.lengthSize > buffer.readableBytes {
+            // Its length was checked against the limit when the bytes arrived.
+            needed = Int(length) + FrameHeader.lengthSize
+            // A reserved frame may read on even when the budget is full: its bytes are counted.
+            if reserved >= needed { return true }
+        } else {
+            needed = buffer.readableBytes + InboundBudget.readSize
+            if reserved >= needed { return true }
+        }
+        guard budget.reserve(needed - reserved, key: key, wakeUp: wakeUp) else { return false }
+        if needed > buffer.readableBytes + InboundBudget.readSize {
+            // Room for the whole frame now, so the buffer does not grow by doubling.
+            buffer.reserveCapacity(minimumWritableBytes: needed - buffer.readableBytes)
+        }
+        reserved = needed
+        return true
     }
 
     private func resumeRead(context: ChannelHandlerContext) {
-        guard readWanted else { return }
+        guard readWanted, !isClosing else { return }
         readWanted = false
-        context.read()
+        read(context: context)
     }
 }

@@ -249,7 +249,7 @@ final class PeerConnection: Sendable {
 
     func handshakeRefused(generation: UInt64, reason: String) {
         guard state.withLock({ $0.generation == generation }) else { return }
-        logger.error("peer refused the handshake: \(reason)")
+        logger.error("peer refused the handshake: \(PeerText.escaped(reason, limit: 256))")
         sink.report(.refused(peer: peer, reason: reason))
     }
 

@@ -43,6 +43,9 @@ public final class RaftTransport: Sendable {
     /// The address actually bound (useful with port 0).
     public var localAddress: SocketAddress? { server.localAddress }
     public var port: Int? { server.localAddress?.port }
+    /// What inbound connections hold and how many are open (for tests).
+    var inboundBudget: InboundBudget { sink.budget }
+    var inboundAdmission: InboundAdmission { server.admission }
 
     private init(configuration: TransportConfiguration, group: any EventLoopGroup, ownsGroup: Bool,
                  server: TransportServer, sink: EventSink, events: TransportEvents, logger: Logger) {
@@ -71,8 +74,11 @@ public final class RaftTransport: Sendable {
         logger[metadataKey: "node"] = "\(configuration.localID)"
         let ownsGroup = group == nil
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let budget = InboundBudget(limit: configuration.inbound.byteBudget, maxFrameSize: configuration.maxFrameSize,
+                                   maxConnections: configuration.inbound.maxConnections)
         let (sink, events) = EventSink.make(
-            lowWatermark: configuration.inboundLowWatermark, highWatermark: configuration.inboundHighWatermark)
+            lowWatermark: configuration.inboundLowWatermark, highWatermark: configuration.inboundHighWatermark,
+            budget: budget)
         let server: TransportServer
         let relay = GreetingRelay()
         do {

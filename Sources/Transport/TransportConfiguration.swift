@@ -39,6 +39,8 @@ public struct TransportConfiguration: Sendable {
     /// TCP flow control then slows the senders instead of this node's memory growing.
     public var inboundHighWatermark: Int = 4096
     public var inboundLowWatermark: Int = 1024
+    /// Bounds on what inbound connections may hold before and after their handshake.
+    public var inbound = InboundLimits()
 
     public init(localID: NodeID, clusterID: String, host: String = "127.0.0.1", port: Int = 0) {
         self.localID = localID

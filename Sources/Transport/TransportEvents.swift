@@ -7,43 +7,61 @@ import Synchronization
 public struct TransportEvents: AsyncSequence, Sendable {
     public typealias Element = TransportEvent
     typealias Producer = NIOAsyncSequenceProducer<
-        TransportEvent, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, ReadGate
+        InboundItem, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, ReadGate
     >
 
     let base: Producer
+    let budget: InboundBudget
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Producer.AsyncIterator
+        let budget: InboundBudget
 
-        public mutating func next() async -> TransportEvent? { await base.next() }
+        /// Taking an event gives its frame's bytes back to the inbound budget.
+        public mutating func next() async -> TransportEvent? {
+            guard let item = await base.next() else { return nil }
+            budget.release(item.bytes)
+            return item.event
+        }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator()) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), budget: budget)
+    }
+}
+
+/// An event with the wire bytes it stands for, which stay counted in the inbound budget
+/// until the consumer takes it.
+struct InboundItem: Sendable {
+    var event: TransportEvent
+    var bytes: Int
 }
 
 /// The producing side of `TransportEvents`, shared by every connection.
 struct EventSink: Sendable {
     let source: TransportEvents.Producer.Source
     let gate: ReadGate
+    let budget: InboundBudget
 
-    static func make(lowWatermark: Int, highWatermark: Int) -> (EventSink, TransportEvents) {
+    static func make(lowWatermark: Int, highWatermark: Int, budget: InboundBudget) -> (EventSink, TransportEvents) {
         let gate = ReadGate()
         let made = TransportEvents.Producer.makeSequence(
             backPressureStrategy: .init(lowWatermark: lowWatermark, highWatermark: highWatermark),
             finishOnDeinit: false,
             delegate: gate)
-        return (EventSink(source: made.source, gate: gate), TransportEvents(base: made.sequence))
+        return (EventSink(source: made.source, gate: gate, budget: budget),
+                TransportEvents(base: made.sequence, budget: budget))
     }
 
     /// Yields a read's worth of events at once; closes the gate if the consumer is behind.
-    func deliver(_ events: [TransportEvent]) {
+    func deliver(_ events: [InboundItem]) {
         let epoch = gate.epoch
         if case .stopProducing = source.yield(contentsOf: events) { gate.close(unlessOpenedSince: epoch) }
     }
 
     /// Status events (unreachable, refused) are few and never pause reading.
     func report(_ event: TransportEvent) {
-        _ = source.yield(event)
+        _ = source.yield(InboundItem(event: event, bytes: 0))
     }
 
     func finish() {

@@ -9,12 +9,14 @@ import Synchronization
 final class TransportServer: Sendable {
     private let serverChannel: any Channel
     private let inbound: OpenChannels
+    let admission: InboundAdmission
 
     var localAddress: SocketAddress? { serverChannel.localAddress }
 
-    private init(serverChannel: any Channel, inbound: OpenChannels) {
+    private init(serverChannel: any Channel, inbound: OpenChannels, admission: InboundAdmission) {
         self.serverChannel = serverChannel
         self.inbound = inbound
+        self.admission = admission
     }
 
     static func bind(
@@ -22,24 +24,37 @@ final class TransportServer: Sendable {
         greeted: @escaping @Sendable (NodeID) -> Void, logger: Logger
     ) async throws -> TransportServer {
         let inbound = OpenChannels()
+        let limits = configuration.inbound
+        let admission = InboundAdmission(
+            maxUnauthenticated: limits.maxUnauthenticatedConnections, maxTotal: limits.maxConnections,
+            maxPerPeer: limits.maxConnectionsPerPeer)
+        let throttle = LogThrottle(interval: limits.refusalLogInterval)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // One read of at most `readSize` bytes per `read()`: the headroom a connection
+            // reserves in the inbound budget before reading covers exactly one read.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 64, initial: 2048, maximum: InboundBudget.readSize))
             .childChannelInitializer { channel in
+                if let refusal = admission.admit() {
+                    throttle.log { suppressed in
+                        logger.warning("refusing inbound connection from \(channel.remoteAddress.map { "\($0)" } ?? "?"): \(refusal)\(suppressed)")
+                    }
+                    return channel.eventLoop.makeFailedFuture(refusal)
+                }
                 inbound.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
-                        InboundPeerHandler(
-                            localID: configuration.localID, clusterID: configuration.clusterID,
-                            handshakeTimeout: configuration.handshakeTimeout, sink: sink, greeted: greeted,
-                            logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(
+                        configuration: configuration, sink: sink, admission: admission, throttle: throttle,
+                        greeted: greeted, logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        return TransportServer(serverChannel: channel, inbound: inbound)
+        return TransportServer(serverChannel: channel, inbound: inbound, admission: admission)
     }
 
     /// Stops accepting, then closes every inbound connection.
