@@ -101,7 +101,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kv-node",
-            dependencies: ["KVServer", "HTTPLimits", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KVServer", "HTTPLimits", "Transport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "KVServerTests",

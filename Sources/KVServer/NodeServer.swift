@@ -25,6 +25,10 @@ public struct NodeOptions: Sendable {
     /// Bytes of keys and values one `GET /kv` page holds before it ends early.
     public var maxPageBytes = NodeOptions.defaultMaxPageBytes
     public static let defaultMaxPageBytes = 4 << 20
+    /// What peers may make this node hold on its Raft port (connections, buffered bytes).
+    public var peerLimits = InboundLimits()
+    /// How long either side of a Raft connection waits for the other's handshake.
+    public var peerHandshakeTimeout: Duration = .seconds(5)
 
     public init(id: NodeID, apiAddress: HostPort, raftAddress: HostPort, dataDirectory: String) {
         self.id = id
@@ -56,6 +60,8 @@ public enum NodeServer {
         var transportConfig = TransportConfiguration(localID: options.id, clusterID: options.runtime.clusterID,
                                                      host: options.raftAddress.host, port: options.raftAddress.port)
         transportConfig.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .seconds(1))
+        transportConfig.inbound = options.peerLimits
+        transportConfig.handshakeTimeout = options.peerHandshakeTimeout
         // One thread for Raft traffic and the runtime actor (which runs on the transport's
         // loop). The group is ours, not the transport's, so it outlives both: it stops last.
         let raftLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -5,6 +5,7 @@ import KVServer
 import KVStore
 import Logging
 import RaftCore
+import Transport
 
 /// `kv-node`: one member of the replicated key-value store. Parses flags and hands over to
 /// `NodeServer`; everything else lives in the libraries.
@@ -26,6 +27,16 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout-ms"), help: "How long a request may wait for a leader or a commit.") var requestTimeoutMilliseconds = 3_000
     @Option(name: .customLong("snapshot-entries"), help: "Snapshot and compact the log after this many applied entries.") var snapshotEntries: UInt64 = 10_000
     @Option(name: .customLong("cluster-id"), help: "Nodes of different clusters refuse to talk to each other.") var clusterID = "kv"
+    @Option(name: .customLong("max-peer-connections"), help: "Inbound Raft connections open at once; more are closed when accepted.")
+    var maxPeerConnections = InboundLimits().maxConnections
+    @Option(name: .customLong("max-unauthenticated-peer-connections"), help: "Inbound Raft connections awaiting their handshake; more are closed when accepted.")
+    var maxUnauthenticatedPeerConnections = InboundLimits().maxUnauthenticatedConnections
+    @Option(name: .customLong("max-connections-per-peer"), help: "Inbound Raft connections per sender id; a newer one closes the oldest.")
+    var maxConnectionsPerPeer = InboundLimits().maxConnectionsPerPeer
+    @Option(name: .customLong("peer-inbound-buffer-bytes"), help: "Bytes all inbound Raft connections may buffer together before they stop reading.")
+    var peerInboundBufferBytes = InboundLimits().byteBudget
+    @Option(name: .customLong("peer-handshake-timeout-ms"), help: "Close a Raft connection whose handshake has not completed in this long.")
+    var peerHandshakeTimeoutMilliseconds = 5_000
     @Option(name: .customLong("max-http-connections"), help: "HTTP API connections open at once; more are closed when accepted.")
     var maxHTTPConnections = HTTPServerLimits.defaultMaxConnections
     @Option(name: .customLong("http-idle-timeout-ms"), help: "Close an HTTP connection that made no progress for this long.")
@@ -42,6 +53,10 @@ struct KVNodeCommand: AsyncParsableCommand {
         guard HostPort(parsing: raftAddr) != nil else { throw ValidationError("--raft-addr must be HOST:PORT") }
         if bootstrap && peers == nil { throw ValidationError("--bootstrap needs --peers") }
         if bootstrap && join != nil { throw ValidationError("use either --bootstrap or --join, not both") }
+        guard maxPeerConnections > 0, maxUnauthenticatedPeerConnections > 0, maxConnectionsPerPeer > 0,
+              peerInboundBufferBytes > 0, peerHandshakeTimeoutMilliseconds > 0 else {
+            throw ValidationError("the --max-*peer* limits, --peer-inbound-buffer-bytes and --peer-handshake-timeout-ms must be > 0")
+        }
         if let join, HostPort(parsing: join) == nil { throw ValidationError("--join must be HOST:PORT") }
         guard tickMilliseconds > 0, heartbeatTicks > 0, electionTicks > heartbeatTicks else {
             throw ValidationError("timing: --tick-ms > 0 and --election-ticks > --heartbeat-ticks > 0")
@@ -83,6 +98,11 @@ struct KVNodeCommand: AsyncParsableCommand {
         }
         options.join = join.flatMap(HostPort.init(parsing:))
         options.runtime.clusterID = clusterID
+        options.peerLimits.maxConnections = maxPeerConnections
+        options.peerLimits.maxUnauthenticatedConnections = maxUnauthenticatedPeerConnections
+        options.peerLimits.maxConnectionsPerPeer = maxConnectionsPerPeer
+        options.peerLimits.byteBudget = peerInboundBufferBytes
+        options.peerHandshakeTimeout = .milliseconds(peerHandshakeTimeoutMilliseconds)
         options.runtime.tickMilliseconds = tickMilliseconds
         options.runtime.heartbeatTicks = heartbeatTicks
         options.runtime.electionTicks = electionTicks
