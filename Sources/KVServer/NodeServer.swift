@@ -47,7 +47,10 @@ public enum NodeServer {
     static let name = "kv-node"
 
     public static func run(_ options: NodeOptions, logger: Logger) async throws {
-        try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
+        // Locked before anything in the directory is opened: a second kv-node on the same
+        // directory stops here, having changed nothing. Held until this function returns.
+        let lock = try DirectoryLock(directory: options.dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
         let store = try DurableStore(directory: options.dataDirectory)
         if let peers = options.bootstrapPeers {
             if try await NodeRuntime.bootstrapIfEmpty(store: store, voters: peers) {

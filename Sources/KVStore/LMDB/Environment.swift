@@ -42,11 +42,7 @@ final class Environment: @unchecked Sendable {
     let maxKeySize: Int
 
     init(directory: String, databaseNames: [String], options: LMDBOptions) throws(KVStoreError) {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(operation: "mkdir \(directory)", errno: errno)
-        }
+        try File.makeDirectory(directory)
         var pointer: OpaquePointer?
         try LMDBStatus.check(mdb_env_create(&pointer), "env_create")
         guard let env = pointer else { throw .lmdb(operation: "env_create", code: -1, message: "no environment") }
@@ -56,7 +52,7 @@ final class Environment: @unchecked Sendable {
             // Never MDB_NOSYNC or MDB_NOMETASYNC: a commit that returns is on disk.
             // Never MDB_WRITEMAP: a full disk would then be SIGBUS instead of ENOSPC.
             let flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
-            try LMDBStatus.check(mdb_env_open(env, directory, flags, 0o644), "env_open \(directory)")
+            try LMDBStatus.check(mdb_env_open(env, directory, flags, 0o600), "env_open \(directory)")
             // Reader slots of a process killed mid-read would otherwise pin old pages forever.
             var dead: Int32 = 0
             try LMDBStatus.check(mdb_reader_check(env, &dead), "reader_check")

@@ -2,11 +2,14 @@ import Foundation
 
 /// A plain file descriptor with the few calls the snapshot code needs, each failure typed.
 /// Foundation's `FileHandle` hides `fdatasync`, which is the whole point here.
+///
+/// New files are created 0600: a data directory holds every client's values, readable by
+/// this user only.
 final class File {
     let path: String
     private let fd: Int32
 
-    init(path: String, flags: Int32, mode: mode_t = 0o644) throws(KVStoreError) {
+    init(path: String, flags: Int32, mode: mode_t = 0o600) throws(KVStoreError) {
         let fd = open(path, flags | O_CLOEXEC, mode)
         if fd < 0 { throw .io(operation: "open \(path)", errno: errno) }
         self.path = path
@@ -62,6 +65,23 @@ final class File {
     static func syncDirectory(_ directory: String) throws(KVStoreError) {
         let dir = try File(path: directory, flags: O_RDONLY | O_DIRECTORY)
         if fsync(dir.fd) != 0 { throw .io(operation: "fsync \(directory)", errno: errno) }
+    }
+
+    /// Creates `path` and any missing parents with mode 0700, syncing each parent after it
+    /// gains a directory: without that fsync a power loss can forget the new directory (and
+    /// with it everything later synced inside it). An existing directory is left as it is.
+    static func makeDirectory(_ path: String) throws(KVStoreError) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw .io(operation: "mkdir \(path): not a directory", errno: ENOTDIR) }
+            return
+        }
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        let parent = (trimmed as NSString).deletingLastPathComponent
+        let parentPath = parent.isEmpty ? "." : parent
+        if parentPath != trimmed { try makeDirectory(parentPath) }
+        if mkdir(trimmed, 0o700) != 0 && errno != EEXIST { throw failure("mkdir", trimmed, errno) }
+        try syncDirectory(parentPath)
     }
 
     static func rename(_ from: String, to: String) throws(KVStoreError) {

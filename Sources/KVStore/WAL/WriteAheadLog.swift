@@ -51,11 +51,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.directory = directory
         self.segmentBytes = segmentBytes
         self.nextSequence = nextSequence
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(operation: "mkdir \(directory)", errno: errno)
-        }
+        try File.makeDirectory(directory)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             File.remove(directory + "/" + name)
         }
