@@ -72,13 +72,14 @@ public struct ClusterConfigStore: Sendable {
         return try JSONDecoder().decode(ClusterConfig.self, from: data)
     }
 
-    /// Writes to a temporary file and renames it, so a crash never leaves half a file.
+    /// Writes a synced 0600 temporary file and renames it into place, then syncs the
+    /// directory: a crash never leaves half a file, and a power loss cannot lose the file
+    /// whose existence stops the next start from bootstrapping again.
     public func save(_ config: ClusterConfig) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(config)
-        try FileManager.default.createDirectory(
-            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
+        try PrivateFiles.makeDirectory(url.deletingLastPathComponent())
+        try PrivateFiles.writeAtomically(data, to: url)
     }
 }

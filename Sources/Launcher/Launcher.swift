@@ -17,23 +17,16 @@ public enum Launcher {
         logger.logLevel = options.logLevel
 
         let dataDirectory = URL(fileURLWithPath: options.dataDirectory).standardizedFileURL
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        // First of all: a second launcher on this directory stops here, having touched nothing.
+        let lock = try LauncherLock(dataDirectory: dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
         if options.host == "127.0.0.1" && !PortProbe.isFree(options.port) {
             throw StartupError(description: "port \(options.port) is in use; pass --port to use another")
         }
 
         let plan = PortPlan(basePort: options.basePort)
-        let store = ClusterConfigStore(dataDirectory: dataDirectory)
-        let config: ClusterConfig
-        if let existing = try store.load() {
-            config = existing
-            logger.notice("resuming the cluster in \(dataDirectory.path): \(existing.nodes.map(\.id.rawValue).joined(separator: ", "))")
-        } else {
-            config = ClusterConfig.initial(count: options.initialNodes, plan: plan)
-            // Written before any node starts: from now on this directory is never bootstrapped anew.
-            try store.save(config)
-            logger.notice("bootstrapping a new \(config.nodes.count)-node cluster in \(dataDirectory.path)")
-        }
+        let config = try LaunchPlan.loadOrCreate(
+            dataDirectory: dataDirectory, initialNodes: options.initialNodes, plan: plan, logger: logger)
         let reaped = await OrphanReaper.reap(config: config, dataDirectory: dataDirectory)
         if !reaped.isEmpty { logger.warning("stopped nodes left by an earlier launcher: \(reaped)") }
 

@@ -70,7 +70,7 @@ public actor Supervisor {
         }
         let directory = arguments.directory(for: id)
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(URL(fileURLWithPath: directory))
         } catch {
             throw .failed("cannot create \(directory): \(error)")
         }
