@@ -68,7 +68,25 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
 
     public func firstIndex() -> UInt64 { state.current.start.index + 1 }
     public func lastIndex() -> UInt64 { state.current.lastIndex }
-    public func snapshotMetadata() -> SnapshotMetadata { state.current.snapshot }
+
+    /// The snapshot RaftCore may send: `.empty` while the current one is known damaged, so
+    /// RaftCore starts no transfer of it (and does not retry one in a loop) until the
+    /// runtime has rebuilt it. Everything else asks `storedSnapshot`.
+    public func snapshotMetadata() -> SnapshotMetadata {
+        let snapshot = state.current.snapshot
+        return damagedSnapshot.current == snapshot ? .empty : snapshot
+    }
+
+    /// The snapshot the log starts after, damaged or not.
+    public var storedSnapshot: SnapshotMetadata { state.current.snapshot }
+
+    /// Whether the current snapshot file failed its check: it must be taken again (see
+    /// `DurableStore.createSnapshot`) before anyone is sent a snapshot.
+    public var isSnapshotDamaged: Bool { damagedSnapshot.current == state.current.snapshot }
+
+    /// The current snapshot once `snapshotData` found its file damaged; cleared when a
+    /// snapshot is published again.
+    let damagedSnapshot = Locked<SnapshotMetadata?>(nil)
 
     public func term(at index: UInt64) throws(RaftStorageError) -> UInt64 {
         let s = state.current
@@ -124,13 +142,27 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         return result
     }
 
+    /// A transfer starts at offset 0, and there the whole file is checked first (read once,
+    /// on the caller's thread: transfers are rare and a damaged file must not leave the
+    /// node). A file that fails the check, or any read, is marked damaged: RaftCore then
+    /// sees no snapshot to send until the runtime has taken a new one.
     public func snapshotData(offset: UInt64, maxBytes: Int) throws(RaftStorageError) -> (bytes: [UInt8], isLast: Bool) {
         let snapshot = state.current.snapshot
-        if snapshot.isEmpty { throw .snapshotUnavailable }
+        if snapshot.isEmpty || damagedSnapshot.current == snapshot { throw .snapshotUnavailable }
         do {
+            if offset == 0 { try snapshotFiles.verify(snapshot) }
             return try snapshotFiles.read(snapshot, offset: offset, maxBytes: maxBytes)
         } catch {
+            damagedSnapshot.withLock { $0 = snapshot }
             throw .snapshotUnavailable
+        }
+    }
+
+    /// A snapshot file was published at `position`: a damaged snapshot at or below it is
+    /// replaced (the same name is renamed over) or superseded.
+    func snapshotPublished(at position: LogPosition) {
+        damagedSnapshot.withLock { damaged in
+            if let d = damaged, d.index <= position.index { damaged = nil }
         }
     }
 

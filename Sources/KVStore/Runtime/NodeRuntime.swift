@@ -222,11 +222,21 @@ public actor NodeRuntime {
             // Snapshot data: made durable in LMDB itself (two flushes) before sending.
             let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
             var results: [AppliedEntry] = []
+            var damaged: String?
             let started = ContinuousClock.now
             let committed = await retryingWhileFull { () throws(KVStoreError) in
-                results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
+                do throws(KVStoreError) {
+                    results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
+                } catch .snapshotInvalid(let reason) {
+                    damaged = reason
+                }
             }
             guard committed else { return }
+            if let damaged {
+                // Nothing of this Ready was written or sent, and it is never advanced.
+                await receivedSnapshotFailed(reason: damaged, early: early)
+                return
+            }
             let elapsed = (ContinuousClock.now - started).seconds
             metrics.update { $0.syncDuration.observe(elapsed); $0.durableCommits += 1 }
             if let snapshot = ready.snapshotToInstall {
@@ -320,8 +330,7 @@ public actor NodeRuntime {
         case .storage(full: false):
             storageHasRoom()
         case .applied(.failure(let error), _, _, _):
-            logger.critical("storage failed; stopping", metadata: ["error": "\(error)"])
-            fatalError("storage failed: \(error)")
+            failStop(error)
         case .applied(.success(let batch), let early, let through, let bytes):
             appliesInFlight.batches -= 1
             appliesInFlight.bytes -= bytes
@@ -367,8 +376,7 @@ public actor NodeRuntime {
             } catch {
                 // Anything else means the disk or the data directory is broken: stop rather
                 // than acknowledge writes that may not be durable.
-                logger.critical("storage failed; stopping", metadata: ["error": "\(error)"])
-                fatalError("storage failed: \(error)")
+                failStop(error)
             }
         }
     }
@@ -398,7 +406,10 @@ public actor NodeRuntime {
 
     private func maybeSnapshot() {
         let applied = raft.appliedIndex
-        guard !snapshotInFlight, applied >= lastSnapshotIndex + config.snapshotEveryEntries else { return }
+        // A snapshot file found damaged (before sending it) is taken again at once.
+        let rebuild = store.log.isSnapshotDamaged
+        guard !snapshotInFlight, rebuild || applied >= lastSnapshotIndex + config.snapshotEveryEntries else { return }
+        if rebuild { logger.error("the snapshot file is damaged; taking a new snapshot instead of sending it") }
         snapshotInFlight = true
         let retain = config.entriesRetainedAfterSnapshot
         Task {

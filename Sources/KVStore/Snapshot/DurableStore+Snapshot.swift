@@ -8,11 +8,16 @@ extension DurableStore {
     ///
     /// The state is read in one read transaction on the snapshot thread, so applies go on
     /// meanwhile; the file holds exactly the state at the applied index it records.
+    ///
+    /// When the current snapshot's file was found damaged (`LMDBRaftStorage.isSnapshotDamaged`)
+    /// a new file is written even if the applied index has not moved; it replaces the damaged
+    /// one under the same name, or supersedes it.
     @discardableResult
     public func createSnapshot(retainEntries: UInt64 = 0) async throws(KVStoreError) -> SnapshotMetadata {
-        let current = log.snapshotMetadata()
+        let current = log.storedSnapshot
+        let unlessAt: UInt64? = log.isSnapshotDamaged ? nil : current.index
         let taken = try await snapshotThread.run { () throws(KVStoreError) -> SnapshotMetadata? in
-            try self.writeSnapshotFile(unlessAt: current.index)
+            try self.writeSnapshotFile(unlessAt: unlessAt)
         }
         guard let taken else { return current }
         return try await environment.onWriteThread { () throws(KVStoreError) -> SnapshotMetadata in
@@ -40,27 +45,40 @@ extension DurableStore {
         }
     }
 
+    /// Removes every staged incoming snapshot, so the next transfer starts from offset 0.
+    public func discardStagedSnapshots() async throws(KVStoreError) {
+        try await environment.onWriteThread { () throws(KVStoreError) in try self.files.discardStaged() }
+    }
+
     func installOnWriteThread(_ metadata: SnapshotMetadata) throws(KVStoreError) {
         let position = LogPosition(index: metadata.index, term: metadata.term)
         let staged = files.stagingPath(position)
-        try log.update { txn, s throws(KVStoreError) in
-            let file = try File(path: staged, flags: O_RDONLY)
-            let applied = try stateMachine.restore(from: file, txn)
-            guard applied == position else {
-                throw .snapshotInvalid("file holds \(applied.index)/\(applied.term), expected \(position.index)/\(position.term)")
+        do {
+            try log.update { txn, s throws(KVStoreError) in
+                let file = try File(path: staged, flags: O_RDONLY)
+                let applied = try stateMachine.restore(from: file, txn)
+                guard applied == position else {
+                    throw .snapshotInvalid("file holds \(applied.index)/\(applied.term), expected \(position.index)/\(position.term)")
+                }
+                try log.setSnapshot(metadata, compactUpTo: nil, txn, &s)
             }
-            try log.setSnapshot(metadata, compactUpTo: nil, txn, &s)
+        } catch .snapshotInvalid(let reason) {
+            // Damaged in transit or on our disk: drop it so the next transfer starts afresh.
+            try files.discardStaged()
+            throw .snapshotInvalid(reason)
         }
         // Crash before this rename: `SnapshotFiles.recover` finishes it at the next open.
         try files.publish(staged, as: position)
+        log.snapshotPublished(at: position)
         files.removeFiles(prefix: "snapshot-", except: files.currentPath(position))
     }
 
-    /// Returns nil when the applied index has not moved past `index`.
-    private func writeSnapshotFile(unlessAt index: UInt64) throws(KVStoreError) -> SnapshotMetadata? {
+    /// Returns nil when the applied index has not moved past `index` (nothing applied at
+    /// all, when `index` is nil).
+    private func writeSnapshotFile(unlessAt index: UInt64?) throws(KVStoreError) -> SnapshotMetadata? {
         let taking = try environment.read { txn throws(KVStoreError) -> (SnapshotMetadata, String)? in
             let applied = try stateMachine.applied(txn)
-            guard applied.index > index else { return nil }
+            guard applied.index > (index ?? 0) else { return nil }
             let conf = MemberTable.confState(try stateMachine.memberTable.all(txn))
             let path = files.takingPath(applied)
             var writer = try SnapshotWriter(file: try File(path: path, flags: O_RDWR | O_CREAT), applied: applied)
@@ -69,7 +87,9 @@ extension DurableStore {
             return (SnapshotMetadata(index: applied.index, term: applied.term, conf: conf), path)
         }
         guard let (metadata, path) = taking else { return nil }
-        try files.publish(path, as: LogPosition(index: metadata.index, term: metadata.term))
+        let position = LogPosition(index: metadata.index, term: metadata.term)
+        try files.publish(path, as: position)
+        log.snapshotPublished(at: position)
         return metadata
     }
 }

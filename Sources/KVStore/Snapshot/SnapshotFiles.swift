@@ -11,11 +11,7 @@ final class SnapshotFiles: Sendable {
 
     init(directory: String) throws(KVStoreError) {
         self.directory = directory
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(operation: "mkdir \(directory)", errno: errno)
-        }
+        try File.makeDirectory(directory)
     }
 
     func currentPath(_ p: LogPosition) -> String { path("snapshot", p, "snap") }
@@ -29,6 +25,26 @@ final class SnapshotFiles: Sendable {
         let count = Int(min(UInt64(max(maxBytes, 1)), size - start))
         let bytes = try file.read(at: start, count: count)
         return (bytes, start + UInt64(bytes.count) == size)
+    }
+
+    /// Reads the whole snapshot file of `metadata` and checks what installing it would: the
+    /// header names `metadata`'s position, every record decodes, the trailer's count and
+    /// CRC-32 match. A leader runs this before it starts sending a snapshot, so it never
+    /// streams a file that bit rot or a bad disk damaged after it was written.
+    func verify(_ metadata: SnapshotMetadata) throws(KVStoreError) {
+        let position = LogPosition(index: metadata.index, term: metadata.term)
+        var reader = SnapshotReader(file: try File(path: currentPath(position), flags: O_RDONLY))
+        let holds = try reader.readAll { _ throws(KVStoreError) in }
+        guard holds == position else {
+            throw .snapshotInvalid("file holds \(holds.index)/\(holds.term), expected \(position.index)/\(position.term)")
+        }
+    }
+
+    /// Removes every staged incoming snapshot: one that failed to install must not be
+    /// resumed, so the next transfer starts from offset 0.
+    func discardStaged() throws(KVStoreError) {
+        removeFiles(prefix: "incoming-", except: "")
+        try File.syncDirectory(directory)
     }
 
     /// Writes received chunks into the staging file of their snapshot and syncs it once.
