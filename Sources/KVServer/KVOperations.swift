@@ -136,6 +136,8 @@ struct KVOperations: Sendable {
             json.field("value", String(decoding: record.value, as: UTF8.self))
             return KVReply(json)
         } catch {
+            // Out of reader slots or descriptors is 503 with Retry-After, not a fault.
+            if error.isResourceExhausted { return .error(RuntimeError.unavailable("storage is overloaded: \(error)")) }
             return .error(RuntimeError.internalError("\(error)"))
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that can go wrong below the HTTP layer, typed so that each case maps to one
 /// answer: a client mistake (400), a full disk (507), or a server fault (500).
 public enum KVStoreError: Error, Sendable, Equatable {
@@ -27,7 +29,21 @@ public enum KVStoreError: Error, Sendable, Equatable {
         switch self {
         case .keyTooLarge, .invalidKey, .invalidCommand: 400
         case .storageFull: 507
+        case _ where isResourceExhausted: 503
         default: 500
         }
     }
+
+    /// Out of LMDB reader slots (`MDB_READERS_FULL`) or file descriptors (`EMFILE`,
+    /// `ENFILE`): a passing overload, answered 503 with Retry-After rather than as a fault.
+    public var isResourceExhausted: Bool {
+        switch self {
+        case .lmdb(_, let code, _): code == Self.lmdbReadersFull || code == EMFILE || code == ENFILE
+        case .io(_, let code): code == EMFILE || code == ENFILE
+        default: false
+        }
+    }
+
+    /// `MDB_READERS_FULL` from lmdb.h (this file does not import the C module).
+    static let lmdbReadersFull: Int32 = -30790
 }

@@ -46,6 +46,7 @@ public enum RuntimeError: Error, Sendable, Equatable {
         switch error.httpStatus {
         case 400: self = .badRequest("\(error)")
         case 507: self = .storageFull
+        case 503: self = .unavailable("storage is overloaded: \(error)")
         default: self = .internalError("storage: \(error)")
         }
     }
