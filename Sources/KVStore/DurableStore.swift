@@ -4,15 +4,15 @@ import RaftCore
 public struct StoreOptions: Sendable {
     public var lmdb: LMDBOptions
     /// Client sessions remembered for exactly-once requests; must be equal on all replicas.
-    public var sessionLimit: Int
+    public var sessionLimits: SessionLimits
 
     /// Size of each write-ahead log file (zero-filled ahead of use).
     public var walSegmentBytes: UInt64
 
-    public init(lmdb: LMDBOptions = LMDBOptions(), sessionLimit: Int = 10_000,
+    public init(lmdb: LMDBOptions = LMDBOptions(), sessionLimits: SessionLimits = SessionLimits(),
                 walSegmentBytes: UInt64 = 16 << 20) {
         self.lmdb = lmdb
-        self.sessionLimit = sessionLimit
+        self.sessionLimits = sessionLimits
         self.walSegmentBytes = walSegmentBytes
     }
 }
@@ -55,7 +55,7 @@ public final class DurableStore: Sendable {
         wal = try WriteAheadLog(directory: walDirectory, nextSequence: lastSequence + 1,
                                 segmentBytes: options.walSegmentBytes)
         log.lmdbDurable = { [wal] sequence in wal.lmdbHolds(through: sequence) }
-        stateMachine = KVStateMachine(environment: environment, sessionLimit: options.sessionLimit)
+        stateMachine = KVStateMachine(environment: environment, sessionLimits: options.sessionLimits)
         try files.recover(current: log.snapshotMetadata())
         environment.beforeTransact = { [unowned self] () throws(KVStoreError) in try self.applyQueued(commit: true) }
     }

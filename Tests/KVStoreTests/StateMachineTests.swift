@@ -67,18 +67,19 @@ import Testing
     }
 
     @Test func sessionRetentionEvictsTheLongestIdle() async throws {
-        try await withStore(options: StoreOptions(sessionLimit: 3)) { store, _ in
+        try await withStore(options: StoreOptions(sessionLimits: SessionLimits(results: 3))) { store, _ in
             let sm = store.stateMachine
             let clients: [UInt64] = [1, 2, 3, 1, 4]
             let entries = clients.enumerated().map { i, client in
                 entry(UInt64(i + 1), term: 1, .put("k\(client)", [], requestID: ClientRequestID(clientID: client, sequence: UInt64(i + 1))))
             }
             _ = try await sm.apply(entries)
-            // Client 1 was used at index 4, so client 2 (last used at 2) is the one forgotten.
-            #expect(try sm.session(clientID: 2) == nil)
+            // Client 1 was used at index 4, so client 2 (last used at 2) is the one evicted:
+            // its answer is forgotten, its request id is still known.
+            #expect(try sm.session(clientID: 2) == SessionRecord(sequence: 2, lastIndex: 2, result: nil))
             #expect(try sm.session(clientID: 1)?.lastIndex == 4)
-            #expect(try sm.session(clientID: 3) != nil)
-            #expect(try sm.session(clientID: 4) != nil)
+            #expect(try sm.session(clientID: 3)?.isEvicted == false)
+            #expect(try sm.session(clientID: 4)?.isEvicted == false)
         }
     }
 

@@ -8,12 +8,14 @@ enum Schema {
     static let kv = "kv"
     /// Big-endian client id → session record.
     static let sessions = "sessions"
-    /// Big-endian (last index, client id) → empty: sessions oldest first, for eviction.
+    /// Big-endian (last index, client id) → empty: live sessions oldest first, for eviction.
     static let sessionAge = "session_age"
+    /// Big-endian (last index, client id) → empty: evicted sessions oldest first, to forget.
+    static let sessionEvictedAge = "session_evicted_age"
     /// Node id → `[version][voter u8][context]`.
     static let members = "members"
 
-    static let all = [log, meta, kv, sessions, sessionAge, members]
+    static let all = [log, meta, kv, sessions, sessionAge, sessionEvictedAge, members]
 
     enum MetaKey {
         static let hardState = Array("hard_state".utf8)

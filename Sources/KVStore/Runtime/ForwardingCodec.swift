@@ -31,6 +31,7 @@ enum ForwardingCodec {
         case 400: .badRequest(message)
         case 404: .notFound(message)
         case 409: .conflict(message)
+        case 422: .unprocessable(message)
         case 507: .storageFull
         case 503: .unavailable(message)
         default: .internalError(message)

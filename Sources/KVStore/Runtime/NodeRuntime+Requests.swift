@@ -119,6 +119,9 @@ extension NodeRuntime {
         switch outcome {
         case .applied(let result), .duplicate(let result): return result
         case .staleRequest: throw .conflict("a newer request with this Idempotency-Key's client was already applied")
+        case .requestMismatch: throw .unprocessable("Idempotency-Key reused with a different request")
+        case .resultEvicted:
+            throw .conflict("Idempotency-Key was used before and its result is no longer kept; the request was not applied again")
         case .rejected(let error): throw RuntimeError(error)
         case .alreadyApplied, .noop, .membership: throw .internalError("unexpected outcome \(outcome)")
         }

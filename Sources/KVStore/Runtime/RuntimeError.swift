@@ -14,6 +14,9 @@ public enum RuntimeError: Error, Sendable, Equatable {
     case badRequest(String)
     /// The request conflicts with the cluster's state (409).
     case conflict(String)
+    /// The request is well formed but contradicts an earlier one, such as an
+    /// Idempotency-Key reused for a different request (422).
+    case unprocessable(String)
     /// Nothing by that name (404).
     case notFound(String)
     /// The node is shutting down (503).
@@ -27,6 +30,7 @@ public enum RuntimeError: Error, Sendable, Equatable {
         case .storageFull: 507
         case .badRequest: 400
         case .conflict: 409
+        case .unprocessable: 422
         case .notFound: 404
         case .internalError: 500
         }
@@ -37,7 +41,7 @@ public enum RuntimeError: Error, Sendable, Equatable {
         case .unavailable(let why): why
         case .timedOut: "the request timed out before it was applied; retry with the same Idempotency-Key to be safe"
         case .storageFull: "the node's storage is full"
-        case .badRequest(let why), .conflict(let why), .notFound(let why), .internalError(let why): why
+        case .badRequest(let why), .conflict(let why), .unprocessable(let why), .notFound(let why), .internalError(let why): why
         case .shuttingDown: "the node is shutting down"
         }
     }

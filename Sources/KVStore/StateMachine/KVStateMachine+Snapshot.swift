@@ -28,8 +28,7 @@ extension KVStateMachine {
             case .pair(let key, let revision, let value):
                 try txn.put(kv, key, KVRecord.encodeValue(value, revision: revision))
             case .session(let clientID, let session):
-                try txn.put(sessionTable.sessions, clientID.orderedKey, session.encoded())
-                try txn.put(sessionTable.age, ClientSessions.ageKey(session.lastIndex, clientID), [])
+                try sessionTable.put(clientID, session, txn)
             case .member(let member):
                 try memberTable.put(member, txn)
             }

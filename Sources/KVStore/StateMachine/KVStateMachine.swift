@@ -11,6 +11,12 @@ public enum ApplyOutcome: Sendable, Equatable {
     case duplicate(KVResult)
     /// A request older than the latest one its client's session remembers.
     case staleRequest
+    /// The latest request id of a session reused for a different operation, key or value:
+    /// nothing applied (an Idempotency-Key reused for another request).
+    case requestMismatch
+    /// A retry of a request whose session was evicted: its answer is no longer known, and
+    /// it is not applied again.
+    case resultEvicted
     /// A membership change, now reflected in `members()`.
     case membership(ConfChange)
     /// An entry that cannot be applied (undecodable, or a key LMDB refuses). Every replica
@@ -35,14 +41,15 @@ public final class KVStateMachine: @unchecked Sendable {
     let memberTable: MemberTable
     let uncommitted = UncommittedWrites()
 
-    init(environment: Environment, sessionLimit: Int) {
+    init(environment: Environment, sessionLimits: SessionLimits) {
         self.environment = environment
         kv = environment.database(Schema.kv)
         meta = environment.database(Schema.meta)
         sessionTable = ClientSessions(
             sessions: environment.database(Schema.sessions),
             age: environment.database(Schema.sessionAge),
-            limit: max(sessionLimit, 1)
+            evictedAge: environment.database(Schema.sessionEvictedAge),
+            limits: sessionLimits
         )
         memberTable = MemberTable(db: environment.database(Schema.members))
         environment.writeTransactionEnded = { [uncommitted] in uncommitted.clear() }
@@ -141,9 +148,16 @@ public final class KVStateMachine: @unchecked Sendable {
     }
 
     private func execute(_ command: KVCommand, at index: UInt64, _ txn: Transaction) throws(KVStoreError) -> ApplyOutcome {
+        // Computed from the replicated command on every replica, so all of them decide alike.
+        let fingerprint = command.requestID.map { _ in RequestFingerprint(command.operation) }
         if let id = command.requestID, let session = try sessionTable.lookup(id.clientID, txn) {
-            if id.sequence == session.sequence { return .duplicate(session.result) }
             if id.sequence < session.sequence { return .staleRequest }
+            if id.sequence == session.sequence {
+                guard let result = session.result else { return .resultEvicted }
+                // A version 1 record has no fingerprint: it answers any request as a retry.
+                if let stored = session.fingerprint, stored != fingerprint { return .requestMismatch }
+                return .duplicate(result)
+            }
         }
         let result: KVResult
         switch command.operation {
@@ -156,7 +170,8 @@ public final class KVStateMachine: @unchecked Sendable {
             uncommitted.record(key, nil)
         }
         if let id = command.requestID {
-            try sessionTable.record(id.clientID, SessionRecord(sequence: id.sequence, lastIndex: index, result: result), txn)
+            let session = SessionRecord(sequence: id.sequence, lastIndex: index, result: result, fingerprint: fingerprint)
+            try sessionTable.record(id.clientID, session, txn)
         }
         return .applied(result)
     }
