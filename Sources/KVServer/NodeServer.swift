@@ -20,6 +20,8 @@ public struct NodeOptions: Sendable {
     /// A member's API address to ask for admission, when the node has no state.
     public var join: HostPort?
     public var runtime: RuntimeConfig
+    /// Idempotency-Key sessions kept (with their answers, then evicted); equal on every node.
+    public var sessionLimits = SessionLimits()
     /// Connection cap and idle timeout of the HTTP API.
     public var http = HTTPServerLimits()
     /// Bytes of keys and values one `GET /kv` page holds before it ends early.
@@ -51,7 +53,7 @@ public enum NodeServer {
         // directory stops here, having changed nothing. Held until this function returns.
         let lock = try DirectoryLock(directory: options.dataDirectory)
         defer { withExtendedLifetime(lock) {} }
-        let store = try DurableStore(directory: options.dataDirectory)
+        let store = try DurableStore(directory: options.dataDirectory, options: StoreOptions(sessionLimits: options.sessionLimits))
         if let peers = options.bootstrapPeers {
             if try await NodeRuntime.bootstrapIfEmpty(store: store, voters: peers) {
                 logger.notice("bootstrapped a new cluster", metadata: ["voters": "\(peers.map(\.0.rawValue))"])

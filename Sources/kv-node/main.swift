@@ -43,6 +43,10 @@ struct KVNodeCommand: AsyncParsableCommand {
     var httpIdleTimeoutMilliseconds = HTTPServerLimits.defaultIdleTimeoutMilliseconds
     @Option(name: .customLong("max-page-bytes"), help: "Bytes of keys and values after which a GET /kv page ends early.")
     var maxPageBytes = NodeOptions.defaultMaxPageBytes
+    @Option(name: .customLong("idempotency-results"), help: "Idempotency-Key answers kept (the most recently used keys); the same on every node.")
+    var idempotencyResults = SessionLimits().results
+    @Option(name: .customLong("idempotency-evicted"), help: "Evicted Idempotency-Keys still refused with 409 (not answered, never applied again); the same on every node.")
+    var idempotencyEvicted = SessionLimits().evicted
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
@@ -63,6 +67,9 @@ struct KVNodeCommand: AsyncParsableCommand {
         }
         guard maxHTTPConnections > 0, httpIdleTimeoutMilliseconds > 0, maxPageBytes > 0 else {
             throw ValidationError("--max-http-connections, --http-idle-timeout-ms and --max-page-bytes must be > 0")
+        }
+        guard idempotencyResults > 0, idempotencyEvicted >= 0 else {
+            throw ValidationError("--idempotency-results must be > 0 and --idempotency-evicted >= 0")
         }
         if let peers { _ = try Self.parsePeers(peers) }
     }
@@ -109,6 +116,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.runtime.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         options.http = HTTPServerLimits(maxConnections: maxHTTPConnections, idleTimeoutMilliseconds: httpIdleTimeoutMilliseconds)
         options.maxPageBytes = maxPageBytes
+        options.sessionLimits = SessionLimits(results: idempotencyResults, evicted: idempotencyEvicted)
         options.runtime.snapshotEveryEntries = max(1, snapshotEntries)
         options.runtime.entriesRetainedAfterSnapshot = min(1_000, max(1, snapshotEntries) / 2)
         try await NodeServer.run(options, logger: logger)

@@ -32,4 +32,43 @@ struct IdempotencyTests {
             #expect(plainDelete.object?["deleted"] as? Bool == false, "without the header a second DELETE finds nothing")
         }
     }
+
+    @Test("a reused key with another request is 422 on the leader and through a follower; an evicted key is 409; neither applies")
+    func reusedAndEvictedKeys() async throws {
+        // Two answers kept: the third key evicts the first.
+        try await TestCluster.with(size: 3, arguments: ["--idempotency-results", "2"]) { cluster in
+            let leader = try await cluster.leader()
+            let follower = try #require(cluster.followers(of: leader).first)
+            let first = try await leader.client.put("reuse", "one", idempotencyKey: "k-1")
+            try #require(first.status == 200, "\(first)")
+            let revision = try #require(first.object?["revision"] as? Int)
+
+            let mismatches = [
+                ("another value", try await leader.client.put("reuse", "two", idempotencyKey: "k-1")),
+                ("another key", try await leader.client.put("reuse-other", "one", idempotencyKey: "k-1")),
+                ("another method", try await leader.client.delete("reuse", idempotencyKey: "k-1")),
+                ("forwarded by a follower", try await follower.client.put("reuse", "three", idempotencyKey: "k-1")),
+            ]
+            for (what, reply) in mismatches {
+                #expect(reply.status == 422, "\(what): \(reply)")
+                #expect(reply.text == #"{"error":"Idempotency-Key reused with a different request"}"#, "\(what): \(reply)")
+            }
+            let retry = try await follower.client.put("reuse", "one", idempotencyKey: "k-1")
+            #expect(retry.status == 200, "\(retry)")
+            #expect(retry.object?["revision"] as? Int == revision, "the retry returns the first answer")
+            let current = try await leader.client.get("reuse")
+            #expect(current.object?["value"] as? String == "one", "no refused request was applied: \(current)")
+            #expect(current.object?["revision"] as? Int == revision)
+            #expect(try await leader.client.get("reuse-other").status == 404)
+
+            for key in ["k-2", "k-3"] {
+                let reply = try await leader.client.put("reuse-\(key)", "x", idempotencyKey: key)
+                try #require(reply.status == 200, "\(reply)")
+            }
+            let evicted = try await leader.client.put("reuse", "one", idempotencyKey: "k-1")
+            #expect(evicted.status == 409, "k-1's answer was evicted: \(evicted)")
+            let unchanged = try await leader.client.get("reuse")
+            #expect(unchanged.object?["revision"] as? Int == revision, "the late retry was not applied again: \(unchanged)")
+        }
+    }
 }
