@@ -59,6 +59,33 @@ final class HTTPExchange {
         }
     }
 
+    /// Writes what the socket takes of `bytes` until `deadline`, without failing when the
+    /// server stops reading; returns how many bytes went out.
+    func writeSome(_ bytes: [UInt8], until deadline: ContinuousClock.Instant) async throws -> Int {
+        var offset = 0
+        while offset < bytes.count && ContinuousClock.now < deadline {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count > 0 { offset += count; continue }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return offset
+    }
+
+    /// Reads and discards until the server closes the connection; false if it is still
+    /// open at `deadline`.
+    func waitForClose(deadline: ContinuousClock.Instant) async throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 || (count < 0 && (errno == ECONNRESET || errno == EPIPE)) { return true }
+            if count > 0 { continue }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Tells the server no more bytes will come (half-close).
     func finishWriting() { shutdown(fd, Int32(SHUT_WR)) }
 
