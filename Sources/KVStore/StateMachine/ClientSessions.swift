@@ -77,7 +77,7 @@ public struct SessionLimits: Sendable, Equatable {
     /// Zero forgets evicted sessions at once.
     public var evicted: Int
 
-    public init(results: Int = 10_000, evicted: Int = 100_000) {
+    public init(results: Int = 100_000, evicted: Int = 1_000_000) {
         self.results = max(results, 1)
         self.evicted = max(evicted, 0)
     }
