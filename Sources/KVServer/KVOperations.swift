@@ -69,7 +69,9 @@ struct KVOperations: Sendable {
         return .success(key)
     }
 
-    /// `Idempotency-Key` makes retries safe: the same header value never applies twice.
+    /// `Idempotency-Key` makes retries safe: the same header value never applies twice while
+    /// the state machine remembers it (see Docs/API.md, "Idempotency-Key"). Sequence 1 always:
+    /// a key names one request, so reusing it for another one is refused at apply (422).
     static func requestID(idempotencyKey: String?) -> ClientRequestID? {
         guard let value = idempotencyKey, !value.isEmpty else { return nil }
         return ClientRequestID(clientID: IdempotencyKey.clientID(for: value), sequence: 1)
