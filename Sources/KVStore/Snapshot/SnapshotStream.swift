@@ -50,6 +50,7 @@ struct SnapshotReader {
     private var bufferStart = 0
     private var offset: UInt64 = 0
     private var crc = CRC32()
+    private var fileSize: UInt64?
     private static let readSize = 1 << 20
 
     init(file: File) { self.file = file }
@@ -73,12 +74,26 @@ struct SnapshotReader {
             }
             var lengthReader = ByteReader(try take(4), what: "snapshot record length")
             let payload = try take(Int(try lengthReader.u32()))
-            try visit(try SnapshotRecord(tag: tag, payload: payload))
+            // A damaged record is a damaged snapshot (which the caller discards), not damaged
+            // storage (which would stop the node): the checksum just was not reached yet.
+            let record: SnapshotRecord
+            do throws(KVStoreError) {
+                record = try SnapshotRecord(tag: tag, payload: payload)
+            } catch .corrupt(let why) {
+                throw .snapshotInvalid(why)
+            }
+            try visit(record)
             count += 1
         }
     }
 
     private mutating func take(_ n: Int, allowShort: Bool = false) throws(KVStoreError) -> [UInt8] {
+        // A damaged length must not make us allocate gigabytes for bytes the file lacks.
+        if fileSize == nil { fileSize = try file.size() }
+        let unread = (fileSize ?? 0) > offset ? (fileSize ?? 0) - offset : 0
+        if !allowShort && UInt64(n) > UInt64(buffer.count - bufferStart) + unread {
+            throw .snapshotInvalid("snapshot file is truncated")
+        }
         while buffer.count - bufferStart < n {
             let more = try file.read(at: offset, count: max(Self.readSize, n))
             if more.isEmpty { break }
