@@ -81,7 +81,8 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
         var bytes = unwrapInboundIn(data)
-        buffer.writeBuffer(&bytes)
+        // Most reads hold whole frames: then the read's own buffer is used as is, uncopied.
+        if buffer.readableBytes == 0 { buffer = bytes } else { buffer.writeBuffer(&bytes) }
         if buffer.readableBytes > reserved {
             // More arrived than was reserved (a read past the end of a reserved frame).
             budget.add(buffer.readableBytes - reserved)
