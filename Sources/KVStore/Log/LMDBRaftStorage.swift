@@ -1,3 +1,4 @@
+import Foundation
 import RaftCore
 
 /// RaftCore's durable log: LMDB's copy plus the entries the write-ahead log holds that
@@ -364,13 +365,22 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     }
 
     /// `RaftStorage` cannot report I/O failures, and a log that cannot be read cannot be
-    /// trusted to answer anything, so this stops the process (as etcd does) rather than
-    /// letting Raft act on a wrong answer.
+    /// trusted to answer anything, so this stops the process (as etcd does, a logged exit,
+    /// not a trap) rather than letting Raft act on a wrong answer. Running out of reader
+    /// slots or descriptors passes as soon as a reader finishes, so that is retried for up to
+    /// 200 ms first.
     private func readOrStop<T>(_ what: String, _ body: (Transaction) throws(KVStoreError) -> T) -> T {
-        do {
-            return try environment.read(body)
-        } catch {
-            fatalError("LMDB log read \(what) failed: \(error)")
+        var attempts = 0
+        while true {
+            do {
+                return try environment.read(body)
+            } catch where error.isResourceExhausted && attempts < 100 {
+                attempts += 1
+                usleep(2_000)
+            } catch {
+                FileHandle.standardError.write(Data("kv-node: LMDB log read \(what) failed; stopping: \(error)\n".utf8))
+                exit(1)
+            }
         }
     }
 
