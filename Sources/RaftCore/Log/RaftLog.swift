@@ -95,11 +95,12 @@ struct RaftLog {
         return result
     }
 
-    /// The last index holding `term`, searching backward from the end; nil if the log has
-    /// no entry of that term (used by the leader to skip a follower's conflicting term).
-    func lastIndex(ofTerm wanted: UInt64) -> UInt64? {
-        var index = lastIndex
-        while index >= firstIndex {
+    /// The last index in `floor...ceiling` holding `term`, searching backward; nil if there is
+    /// none (used by the leader to skip a follower's conflicting term). The bounds keep a
+    /// hint naming an old term from scanning the whole log.
+    func lastIndex(ofTerm wanted: UInt64, atMost ceiling: UInt64, atLeast floor: UInt64) -> UInt64? {
+        var index = min(ceiling, lastIndex)
+        while index >= max(firstIndex, floor) {
             guard let t = try? term(at: index) else { return nil }
             if t == wanted { return index }
             if t < wanted { return nil }
@@ -129,13 +130,16 @@ struct RaftLog {
         truncateAndAppend(entries)
     }
 
-    /// The follower's path for AppendEntries whose `prevLogIndex`/`prevLogTerm` matched:
-    /// skip entries we already hold, and from the first conflicting entry on, replace our
-    /// suffix (Figure 2, receiver rule 3 and 4). Returns the last index of the new entries.
-    mutating func appendReplicated(_ entries: [Entry]) -> UInt64 {
+    /// The follower's path for AppendEntries whose `prevLogIndex`/`prevLogTerm` matched and
+    /// whose entries follow it one by one (`RaftNode.dropReason`): skip entries we already
+    /// hold, and from the first conflicting entry on, replace our suffix (Figure 2, receiver
+    /// rule 3 and 4). Returns the last index of the new entries, or nil, changing nothing,
+    /// when the entries contradict a committed one: no honest leader sends that (Leader
+    /// Completeness), so the message is refused rather than allowed to rewrite history.
+    mutating func appendReplicated(_ entries: [Entry]) -> UInt64? {
         guard let lastNew = entries.last?.index else { return 0 }
         for (offset, entry) in entries.enumerated() where !matchTerm(index: entry.index, term: entry.term) {
-            precondition(entry.index > committed, "conflict at committed index \(entry.index)")
+            guard entry.index > committed, entry.index <= lastIndex + 1 else { return nil }
             truncateAndAppend(Array(entries[offset...]))
             break
         }
@@ -156,9 +160,11 @@ struct RaftLog {
         }
     }
 
+    /// Raises the commit index, never past the entries we hold: a commit index names an
+    /// entry of our own log or it means nothing.
     mutating func commit(to index: UInt64) {
+        let index = min(index, lastIndex)
         guard index > committed else { return }
-        precondition(index <= lastIndex, "commit \(index) beyond last index \(lastIndex)")
         committed = index
     }
 

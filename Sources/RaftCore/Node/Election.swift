@@ -59,7 +59,8 @@ extension RaftNode {
     }
 
     mutating func startElection(isTransfer: Bool) {
-        guard isPromotable, role != .leader else { return }
+        // A term at the very top of the range has no successor to campaign in.
+        guard isPromotable, role != .leader, term < UInt64.max else { return }
         runElection(preVote: config.preVote && !isTransfer, isTransfer: isTransfer)
     }
 

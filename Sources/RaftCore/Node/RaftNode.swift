@@ -56,6 +56,8 @@ public struct RaftNode {
     var snapshotReadyToInstall: SnapshotMetadata?
     var readStates: [ReadState] = []
     var awaitingAdvance = false
+    /// Messages `step` refused before the algorithm saw them (MessageValidation.swift).
+    public internal(set) var droppedMessages = DroppedMessages()
 
     /// Creates a node over `storage`, which holds whatever this node persisted before.
     public init(config: RaftConfig, storage: any RaftStorage) {

@@ -126,7 +126,10 @@ extension RaftNode {
         }
 
         // Rules 3 and 4: drop a conflicting suffix, append what is new.
-        let lastNew = request.entries.isEmpty ? request.prevLogIndex : log.appendReplicated(request.entries)
+        guard let lastNew = request.entries.isEmpty ? request.prevLogIndex : log.appendReplicated(request.entries) else {
+            droppedMessages.count(.conflictsWithCommitted)
+            return
+        }
         // Rule 5: "set commitIndex = min(leaderCommit, index of last new entry)".
         log.commit(to: min(request.leaderCommit, lastNew))
         send(.appendResponse(AppendResponse(success: true, index: lastNew)), to: leaderID)
@@ -143,7 +146,9 @@ extension RaftNode {
         if !response.success {
             let stepped = progress[peer]!.backOff(rejected: response.index, hintIndex: response.hintIndex,
                                                    hintTerm: response.hintTerm,
-                                                   lastIndexOfTerm: { log.lastIndex(ofTerm: $0) })
+                                                   lastIndexOfTerm: { [log, match = progress[peer]!.match] term in
+                                                       log.lastIndex(ofTerm: term, atMost: response.index, atLeast: match)
+                                                   })
             if stepped { sendAppend(to: peer, sendIfEmpty: true) }
             return
         }

@@ -2,7 +2,11 @@
 /// (Figure 2, "Rules for Servers: All Servers"); the rest is dispatched by role.
 extension RaftNode {
     public mutating func step(_ message: Message) {
-        guard message.to == id, message.from != id else { return }
+        if let reason = dropReason(for: message) {
+            droppedMessages.count(reason)
+            refuseVote(message)
+            return
+        }
         if message.term > term {
             guard acceptHigherTerm(message) else { return }
         } else if message.term < term {
@@ -21,6 +25,17 @@ extension RaftNode {
             case .candidate, .preCandidate: stepCandidate(message)
             case .follower: stepFollower(message)
             }
+        }
+    }
+
+    /// A vote request we drop still gets a "no", in our own term, so a removed node that
+    /// does not know it was removed stops waiting for votes that will never come.
+    private mutating func refuseVote(_ message: Message) {
+        guard message.to == id, message.from != id else { return }
+        switch message.body {
+        case .preVote: send(.preVoteResponse(VoteResponse(granted: false)), to: message.from)
+        case .vote: send(.voteResponse(VoteResponse(granted: false)), to: message.from)
+        default: break
         }
     }
 

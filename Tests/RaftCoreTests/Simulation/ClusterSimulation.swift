@@ -19,6 +19,8 @@ struct ClusterSimulation {
         var churn = 1
         /// Steps allowed after the faults stop for the cluster to converge.
         var convergenceSteps = 4_000
+        /// Mix `HostileTraffic` into the network: forged messages that every node must drop.
+        var hostileTraffic = false
     }
 
     /// Simulated time advances in steps; every node ticks once per `stepsPerTick` steps.
@@ -42,6 +44,8 @@ struct ClusterSimulation {
     /// Read id → (node asked, the applied index every completed write needs).
     private var outstandingReads: [UInt64: (node: NodeID, mustSee: UInt64)] = [:]
     private(set) var servedReads = 0
+    /// Hostile messages injected, and how many of them (or anything else) nodes dropped.
+    private(set) var hostileSent = 0
     /// Nodes added as learners whose change the leader has not applied yet.
     private var joining: Set<NodeID> = []
     private var retired: Set<NodeID> = []
@@ -85,9 +89,25 @@ struct ClusterSimulation {
             try step()
             randomFault()
             randomClientActivity()
+            if options.hostileTraffic { injectHostileTraffic() }
             try processReadies()
         }
         try converge()
+    }
+
+    /// Hands a live node a forged message now and then, as an attacker on the network would.
+    private mutating func injectHostileTraffic() {
+        guard chance(5), let id = pick(nodes.keys.sorted().filter({ nodes[$0]!.isUp })),
+              let target = nodes[id]?.raft else { return }
+        let members = target.configuration.members.sorted()
+        let message = HostileTraffic.message(to: target, members: members, random: &random)
+        hostileSent += 1
+        nodes[id]!.raft!.step(message)
+    }
+
+    /// Messages dropped by `step`'s checks on every live node, summed.
+    var droppedMessages: UInt64 {
+        nodes.values.compactMap(\.raft).reduce(0) { $0 + $1.droppedMessages.total }
     }
 
     private mutating func step() throws(SimulationFailure) {

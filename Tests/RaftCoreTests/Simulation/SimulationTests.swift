@@ -27,6 +27,9 @@ struct SimulationTests {
             var simulation = ClusterSimulation(seed: seed, options: options)
             do {
                 try simulation.run()
+                if options.hostileTraffic && simulation.hostileSent > 0 && simulation.droppedMessages == 0 {
+                    throw SimulationFailure("\(simulation.hostileSent) hostile messages sent, none dropped")
+                }
             } catch {
                 Issue.record("""
                     \(scenario) failed with seed \(seed): \(error)
@@ -78,5 +81,22 @@ struct SimulationTests {
         var options = ClusterSimulation.Options()
         options.voters = 5
         Self.runSeeds(Self.seeds(default: 100), scenario: "5-node full", options: options)
+    }
+
+    @Test("3 nodes: every feature under faults, with hostile messages from strangers and members")
+    func threeNodesHostile() {
+        var options = ClusterSimulation.Options()
+        options.voters = 3
+        options.hostileTraffic = true
+        Self.runSeeds(Self.seeds(default: 100), scenario: "3-node hostile", options: options)
+    }
+
+    @Test("5 nodes: churn of crashes and partitions, with hostile messages")
+    func fiveNodesHostile() {
+        var options = ClusterSimulation.Options()
+        options.voters = 5
+        options.churn = 3
+        options.hostileTraffic = true
+        Self.runSeeds(Self.seeds(default: 60), scenario: "5-node hostile", options: options)
     }
 }
