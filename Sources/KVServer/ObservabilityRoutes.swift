@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KVStore
+import RaftCore
 
 /// `/health`, `/metrics`, and the middleware that times every request.
 struct ObservabilityRoutes {
@@ -85,6 +86,10 @@ enum PrometheusText {
         gauge("kv_raft_applied_index", "Highest applied log index.", "\(status.appliedIndex)")
         gauge("kv_raft_members", "Members in the configuration.", "\(status.members.count)")
         counter("kv_raft_leader_changes_total", "Leader changes seen by this node.", values.leaderChanges)
+        out += "# HELP kv_raft_messages_dropped_total Peer messages Raft refused before acting on them (Docs/TRANSPORT.md).\n# TYPE kv_raft_messages_dropped_total counter\n"
+        for reason in DropReason.allCases {
+            out += "kv_raft_messages_dropped_total{reason=\"\(reason.rawValue)\"} \(status.droppedMessages[reason])\n"
+        }
         counter("kv_proposals_total", "Writes proposed by this node as leader.", values.proposals)
         counter("kv_proposals_failed_total", "Proposals that failed or timed out.", values.proposalsFailed)
         counter("kv_linearizable_reads_total", "Linearizable reads served.", values.linearizableReads)

@@ -27,6 +27,18 @@ struct HostilePeerTests {
         #expect(reply.status == 200 && reply.object?["value"] as? String == value, "\(key) via \((reader ?? leader).id): \(reply)")
     }
 
+    /// Waits until `node`'s /metrics shows at least one message dropped for `reason`: the
+    /// forged message arrived and Raft refused it (rather than it still being in flight).
+    private func awaitDropped(_ reason: String, on node: NodeProcess) async throws {
+        let series = "kv_raft_messages_dropped_total{reason=\"\(reason)\"} "
+        _ = try await eventually("\(node.id) counts a message dropped as \(reason)") { () -> Bool? in
+            let reply = try await HTTP.send("GET", "http://\(node.apiAddress)/metrics", timeout: .seconds(5))
+            guard let line = reply.text.split(separator: "\n").first(where: { $0.hasPrefix(series) }),
+                  let count = UInt64(line.dropFirst(series.count)) else { return nil }
+            return count > 0 ? true : nil
+        }
+    }
+
     @Test("(a) 50 unauthenticated connections each sending most of a 16 MiB frame do not grow the node's memory")
     func oversizedFramesBeforeTheHandshake() async throws {
         try await TestCluster.with(size: 3) { cluster in
@@ -109,6 +121,7 @@ struct HostilePeerTests {
                 try await forger.send(RaftWire.vote(from: "evil", to: node.id, term: .max))
                 forgers.append(forger)
             }
+            for node in cluster.nodes { try await awaitDropped("unknown_sender", on: node) }
             try await clusterServes(cluster, key: "after-max-term")
             let restarted = cluster.nodes[2]
             try await restarted.kill9()
@@ -131,6 +144,7 @@ struct HostilePeerTests {
                                                     leadershipTransfer: true))
                 forgers.append(forger)
             }
+            for node in cluster.nodes { try await awaitDropped("unknown_sender", on: node) }
             try await clusterServes(cluster, key: "after-transfer-vote")
             for node in cluster.nodes {
                 let after = try await node.client.status()

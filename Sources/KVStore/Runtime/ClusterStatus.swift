@@ -24,4 +24,6 @@ public struct ClusterStatus: Sendable {
     public var members: [Member]
     /// True when this node is not part of the configuration (removed, or not yet admitted).
     public var isMember: Bool
+    /// Peer messages RaftCore refused before acting on them, by reason.
+    public var droppedMessages = DroppedMessages()
 }
