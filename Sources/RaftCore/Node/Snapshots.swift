@@ -29,11 +29,18 @@ extension RaftNode {
     private mutating func sendSnapshotChunk(to peer: NodeID) {
         guard case .snapshot(var transfer) = progress[peer]?.state,
               !transfer.sentLast, transfer.sentOffset == transfer.ackedOffset else { return }
-        guard log.storage.snapshotMetadata() == transfer.metadata,
-              let (bytes, isLast) = try? log.storage.snapshotData(offset: transfer.sentOffset,
-                                                                 maxBytes: config.snapshotChunkBytes) else {
+        guard log.storage.snapshotMetadata() == transfer.metadata else {
             // A newer snapshot replaced the one being sent: start over with it.
             startSnapshotTransfer(to: peer)
+            return
+        }
+        guard let (bytes, isLast) = try? log.storage.snapshotData(offset: transfer.sentOffset,
+                                                                 maxBytes: config.snapshotChunkBytes) else {
+            // The snapshot cannot be read right now (the application may be replacing a
+            // damaged one). Probe from what the follower is known to hold; its next answer
+            // tries again, rather than retrying here without end.
+            progress[peer]!.state = .probe
+            progress[peer]!.becomeProbe()
             return
         }
         send(.snapshot(SnapshotChunk(metadata: transfer.metadata, offset: transfer.sentOffset,
