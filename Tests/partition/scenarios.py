@@ -37,6 +37,8 @@ class Report:
     def __init__(self, kind, build, seed):
         self.kind, self.build, self.seed = kind, build, seed
         self.heals = []          # seconds to the first acknowledged write after each heal, or None
+        self.gaps = []           # per heal, the longest stretch without an acknowledged write while healed
+        self.exits = {}          # node id -> exit code, for nodes that stopped during the scenario
         self.stepdowns = []      # seconds until a cut-off leader stopped claiming leadership, or None
         self.converged = None    # None: not checked; True / error text
         self.checker = None
@@ -48,6 +50,8 @@ class Report:
         problems = []
         if self.error:
             problems.append("scenario error: %s" % self.error)
+        for node, (code, tail) in sorted(self.exits.items()):
+            problems.append("%s exited with code %s during the scenario; log tail:\n%s" % (node, code, tail))
         if self.checker is not None and not self.checker.valid:
             problems += ["linearizability: " + p for p in self.checker.problems]
         if self.converged is not True and self.converged is not None:
@@ -64,6 +68,10 @@ class Report:
         known = [s for s in self.heals if s is not None]
         spread = " (min %.2f / median %.2f / max %.2f)" % (min(known), statistics.median(known), max(known)) if known else ""
         line = "%s/%s: heal->first ok write s: [%s]%s" % (self.build, self.kind, heals, spread)
+        if self.gaps:
+            line += "; longest healed gap s: [%s]" % ", ".join("%.2f" % s for s in self.gaps)
+        if self.exits:
+            line += "; EXITED: %s" % ", ".join("%s(%s)" % (n, c) for n, (c, _) in sorted(self.exits.items()))
         if self.stepdowns:
             line += "; leader step-down s: [%s]" % ", ".join("-" if s is None else "%.2f" % s for s in self.stepdowns)
         line += "; linearizable: %s" % ("?" if self.checker is None else self.checker.valid)
@@ -105,14 +113,21 @@ class _StepDownWatch(threading.Thread):
         return self.seconds
 
 
-def run_scenario(binary, kind, build, rounds, hold_s, healed_s, seed=None, threads=4, artifacts=None,
-                 log=print):
+def _record_exits(cluster, report):
+    for node in cluster.nodes:
+        code = None if node.process is None else node.process.poll()
+        if code is not None and node.id not in report.exits:
+            report.exits[node.id] = (code, node.log_tail(30))
+
+
+def run_scenario(binary, kind, build, rounds, hold_s, healed_s, seed=None, threads=4, value_bytes=0,
+                 read_share=0.5, artifacts=None, log=print):
     """Runs one scenario on a fresh cluster and returns its Report. Removes everything it
     created, also on failure; copies the node logs to `artifacts` when a check fails."""
     size, _ = KINDS[kind]
     started = time.monotonic()
     cluster = NetworkedCluster(binary, size=size)
-    workload = Workload(cluster, threads=threads, seed=seed)
+    workload = Workload(cluster, threads=threads, seed=seed, value_bytes=value_bytes, read_share=read_share)
     report = Report(kind, build, workload.seed)
     try:
         leader = _current_leader(cluster, timeout=30.0)
@@ -146,7 +161,9 @@ def run_scenario(binary, kind, build, rounds, hold_s, healed_s, seed=None, threa
             remaining = healed_at + healed_s - time.monotonic()
             if remaining > 0:
                 time.sleep(remaining)
+            report.gaps.append(workload.longest_write_gap(healed_at, time.monotonic()))
         workload.stop()
+        _record_exits(cluster, report)
         try:
             cluster.converged(timeout=30.0)
             report.converged = True
@@ -160,11 +177,15 @@ def run_scenario(binary, kind, build, rounds, hold_s, healed_s, seed=None, threa
         report.error = "%s: %s\n%s" % (type(error).__name__, error, traceback.format_exc())
     finally:
         workload.stop()
+        _record_exits(cluster, report)
         report.counts = workload.counts()
         report.duration = time.monotonic() - started
-        if artifacts and (report.error or report.converged is not True
+        if artifacts and (report.error or report.exits or report.converged is not True
                           or (report.checker is not None and not report.checker.valid)
                           or any(s is None or s > 2.0 for s in report.heals)):
-            cluster.save_logs(os.path.join(artifacts, "%s-%s" % (build, kind)))
+            directory = os.path.join(artifacts, "%s-%s" % (build, kind))
+            cluster.save_logs(directory)
+            with open(os.path.join(directory, "history.txt"), "w") as history:
+                history.write("\n".join(repr(op) for op in sorted(workload.ops, key=lambda op: op.call)) + "\n")
         cluster.close()
     return report

@@ -28,8 +28,11 @@ KEYS = ["k%d" % i for i in range(5)]
 
 
 class Workload:
-    def __init__(self, cluster, threads=4, request_timeout=2.0, read_share=0.5, seed=None):
+    def __init__(self, cluster, threads=4, request_timeout=2.0, read_share=0.5, seed=None, value_bytes=0):
         self.cluster = cluster
+        #: Padding added to every written value, so a partition leaves a follower a log tail
+        #: of realistic size to catch up on.
+        self.padding = "x" * value_bytes
         self.threads = threads
         self.request_timeout = request_timeout
         self.read_share = read_share
@@ -63,7 +66,7 @@ class Workload:
                 self.read(node, key, process=n)
             else:
                 seq += 1
-                self.write(node, key, "p%d-%d" % (n, seq), process=n)
+                self.write(node, key, "p%d-%d-%s" % (n, seq, self.padding), process=n)
 
     def write(self, node, key, value, process=None):
         call = time.monotonic()
@@ -122,6 +125,14 @@ class Workload:
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.02)
+
+    def longest_write_gap(self, start, end):
+        """The longest time within [start, end] with no acknowledged PUT completing, counting
+        from `start`: how long the cluster stopped acknowledging writes after a heal."""
+        with self._lock:
+            times = sorted(op.ret for op in self.ops if op.kind == "put" and op.outcome == OK and start < op.ret <= end)
+        edges = [start] + times + [end]
+        return max(b - a for a, b in zip(edges, edges[1:]))
 
     def counts(self):
         with self._lock:
