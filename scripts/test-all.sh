@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: unit tests, the seeded Raft simulation, the real-process
-# node tests, and (when Python Playwright and chromium are installed) the browser tests.
+# node tests, the network-partition suite (as root; Tests/partition), and (when Python
+# Playwright and chromium are installed) the browser tests.
 # Phases run one after another so CPU-heavy simulation never starves the timing of the
 # process-level tests on a small machine.
 set -euo pipefail
@@ -13,6 +14,15 @@ echo "== Raft cluster simulation"
 swift test --skip-build --filter "Simulation"
 echo "== kv-node processes"
 swift test --skip-build --filter "KVServerTests"
+echo "== partitions: kv-node processes in network namespaces, cut and healed with nftables"
+python3 -m pytest -q Tests/partition/test_linearizability_checker.py
+if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null && command -v ip >/dev/null; then
+  swift build --product kv-node
+  swift build -c release --product kv-node
+  python3 -m pytest -q Tests/partition/test_partitions.py
+else
+  echo "SKIPPED the partition scenarios: they need root and iproute2 + nftables (apt-get install -y iproute2 nftables)"
+fi
 if [ -d Tests/browser ]; then
   echo "== dashboard in a real browser"
   swift build --product kv-launcher
