@@ -121,7 +121,7 @@ def _record_exits(cluster, report):
 
 
 def run_scenario(binary, kind, build, rounds, hold_s, healed_s, seed=None, threads=4, value_bytes=0,
-                 read_share=0.5, artifacts=None, log=print):
+                 read_share=0.5, artifacts=None, heal_budget=2.0, log=print):
     """Runs one scenario on a fresh cluster and returns its Report. Removes everything it
     created, also on failure; copies the node logs to `artifacts` when a check fails."""
     size, _ = KINDS[kind]
@@ -182,7 +182,7 @@ def run_scenario(binary, kind, build, rounds, hold_s, healed_s, seed=None, threa
         report.duration = time.monotonic() - started
         if artifacts and (report.error or report.exits or report.converged is not True
                           or (report.checker is not None and not report.checker.valid)
-                          or any(s is None or s > 2.0 for s in report.heals)):
+                          or any(s is None or s > heal_budget for s in report.heals)):
             directory = os.path.join(artifacts, "%s-%s" % (build, kind))
             cluster.save_logs(directory)
             with open(os.path.join(directory, "history.txt"), "w") as history:

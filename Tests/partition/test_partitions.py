@@ -36,7 +36,8 @@ def test_partition_scenario(network_ready, build, kind, rounds, hold_s, healed_s
     binary = kv_node_binary(build)
     if not binary.exists():
         pytest.skip("%s not built: swift build %s--product kv-node" % (binary, "-c release " if build == "release" else ""))
-    report = run_scenario(str(binary), kind, build, rounds, hold_s, healed_s, artifacts=str(ARTIFACTS), **LOAD)
+    report = run_scenario(str(binary), kind, build, rounds, hold_s, healed_s, artifacts=str(ARTIFACTS),
+                          heal_budget=HEAL_BUDGET_S, **LOAD)
     REPORTS.append(report)
     problems = report.failures(HEAL_BUDGET_S)
     assert not problems, "%s\n%s\n(node logs in %s)" % (
