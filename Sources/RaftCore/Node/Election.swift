@@ -33,28 +33,32 @@ extension RaftNode {
 
         if electionElapsed >= config.electionTicks {
             electionElapsed = 0
-            if config.checkQuorum && !hasActiveQuorum() {
-                // A leader cut off from a majority steps down so clients look elsewhere.
-                becomeFollower(term: term, leader: nil)
-                return
-            }
             abortLeadershipTransferIfTimedOut()
         }
         if heartbeatElapsed >= config.heartbeatTicks {
             heartbeatElapsed = 0
+            if config.checkQuorum && !hasFreshQuorum() {
+                // A leader cut off from a majority steps down so clients look elsewhere.
+                becomeFollower(term: term, leader: nil)
+                return
+            }
             reprobeStalledFollowers()
             broadcastHeartbeat()
         }
     }
 
-    /// CheckQuorum: did a majority of voters (counting ourselves) answer since the last
-    /// check? Resets the markers for the next round.
-    private mutating func hasActiveQuorum() -> Bool {
+    /// CheckQuorum on fresh evidence only: a majority of voters (counting ourselves) answered
+    /// a heartbeat sent within the last election timeout. Any other message proves nothing
+    /// about now: after a partition heals, answers sent long before arrive all at once, and
+    /// counting them kept a cut-off leader in office for seconds. Checked at every heartbeat,
+    /// so a leader steps down within an election timeout (and one heartbeat interval) of the
+    /// heartbeat its last fresh answer was to.
+    private func hasFreshQuorum() -> Bool {
+        let windowStart = leaderTicks > UInt64(config.electionTicks) ? leaderTicks - UInt64(config.electionTicks) : 0
         var active = 0
         for voter in conf.voters {
-            if voter == id || progress[voter]?.recentActive == true { active += 1 }
+            if voter == id || (progress[voter]?.answeredHeartbeatSentAt ?? 0) >= windowStart { active += 1 }
         }
-        for peer in progress.keys where peer != id { progress[peer]!.recentActive = false }
         return active >= conf.quorum
     }
 
@@ -158,8 +162,7 @@ extension RaftNode {
         resetTimers()
         progress = [:]
         for member in conf.members {
-            progress[member] = Progress(next: log.lastIndex + 1, isLearner: !conf.isVoter(member),
-                                        maxInflight: config.maxInflightMessages)
+            progress[member] = newProgress(for: member)
         }
         progress[id]?.match = log.stableLastIndex
         uncommitted = []

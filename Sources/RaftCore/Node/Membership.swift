@@ -55,8 +55,7 @@ extension RaftNode {
             return
         }
         for member in conf.members where progress[member] == nil {
-            progress[member] = Progress(next: log.lastIndex + 1, isLearner: !conf.isVoter(member),
-                                        maxInflight: config.maxInflightMessages)
+            progress[member] = newProgress(for: member)
         }
         for member in Array(progress.keys) {
             if conf.isMember(member) {

@@ -16,6 +16,13 @@ public struct RaftConfig: Sendable {
     public var maxMessageBytes: Int = 1 << 20
     /// How many AppendEntries may be outstanding to one follower in replicate state.
     public var maxInflightMessages: Int = 256
+    /// How many bytes of entries may be outstanding to one follower in replicate state.
+    public var maxInflightBytes: Int = 16 << 20
+    /// Heartbeat intervals without an answer before the leader probes a follower again (an
+    /// outstanding probe, or a replicating follower whose match index stopped moving).
+    /// Several, not one: a follower busy catching up answers late, and probing it again
+    /// would only send it what it is already working through.
+    public var stalledHeartbeats: Int = 3
     /// Proposals are refused once this many entry bytes are appended but not committed
     /// (0 means no limit).
     public var maxUncommittedBytes: Int = 0

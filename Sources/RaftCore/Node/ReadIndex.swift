@@ -110,7 +110,6 @@ extension RaftNode {
         let confirmed = rounds[conf.quorum - 1]
         if confirmed > reads.confirmedRound {
             reads.confirmedRound = confirmed
-            reads.roundSentAt = reads.roundSentAt.filter { $0.key >= confirmed }
         }
         let ready = reads.pending.prefix { $0.round <= confirmed }
         reads.pending.removeFirst(ready.count)

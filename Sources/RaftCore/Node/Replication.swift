@@ -52,6 +52,13 @@ extension RaftNode {
         }
     }
 
+    /// Replication state for a member this leader starts tracking: probing from our log's
+    /// end, with the grace of one election timeout before CheckQuorum expects its answers.
+    func newProgress(for member: NodeID) -> Progress {
+        Progress(next: log.lastIndex + 1, isLearner: !conf.isVoter(member), maxInflight: config.maxInflightMessages,
+                 maxInflightBytes: config.maxInflightBytes, now: leaderTicks)
+    }
+
     /// Sends the next AppendEntries to `peer` if its flow-control state allows. With
     /// `sendIfEmpty`, a message without entries still goes out when the follower has not
     /// yet heard the current commit index, or when it is being probed: the answer to an
@@ -66,7 +73,11 @@ extension RaftNode {
             let entries: [Entry]
             do {
                 prevTerm = try log.term(at: prevIndex)
-                entries = try log.entries(from: pr.next, to: log.lastIndex + 1, maxBytes: config.maxMessageBytes)
+                // A probe asks "do we match here?" and carries one entry at most: until the
+                // answer says yes, anything more would likely be sent again.
+                let maxBytes = pr.state == .probe ? 0 : config.maxMessageBytes
+                entries = try log.entries(from: pr.next, to: min(log.lastIndex, pr.state == .probe ? pr.next : .max) + 1,
+                                          maxBytes: maxBytes)
             } catch {
                 // The follower needs entries we compacted away.
                 needsSnapshot = true
@@ -82,10 +93,10 @@ extension RaftNode {
                 if let last = entries.last {
                     // Optimistically assume delivery; a rejection sends us back to probing.
                     pr.next = last.index + 1
-                    pr.inflights.add(last.index)
+                    pr.inflights.add(last.index, bytes: entries.reduce(0) { $0 + $1.byteSize })
                 }
             case .probe:
-                pr.probeSent = true
+                pr.probeSentAt = leaderTicks
             case .snapshot:
                 break
             }
@@ -174,10 +185,20 @@ extension RaftNode {
         continueLeadershipTransfer(after: peer)
     }
 
+    /// A heartbeat answer is evidence the follower is alive now only if it answers the latest
+    /// heartbeat: after a partition heals, the answers to every heartbeat sent during it
+    /// arrive at once, and none of those may trigger a send of its own.
     mutating func handleHeartbeatResponse(from peer: NodeID, _ response: HeartbeatResponse) {
         guard var pr = progress[peer] else { return }
-        pr.probeSent = false
-        if pr.state == .replicate && pr.inflights.isFull { pr.inflights.freeFirst() }
+        if let sentAt = reads.roundSentAt[response.readRound] {
+            pr.answeredHeartbeatSentAt = max(pr.answeredHeartbeatSentAt, sentAt)
+        }
+        let answersLatest = response.readRound == reads.latestRound
+        if let sentAt = pr.probeSentAt, leaderTicks - sentAt >= probeRetryTicks {
+            // The probe or its answer was lost: the follower may have another.
+            pr.probeSentAt = nil
+        }
+        if answersLatest && pr.state == .replicate && pr.inflights.isFull { pr.inflights.freeFirst() }
         progress[peer] = pr
         if pr.match < log.lastIndex || pr.sentCommit < log.committed {
             sendAppend(to: peer, sendIfEmpty: true)
@@ -186,12 +207,16 @@ extension RaftNode {
     }
 
     /// Heartbeats assert leadership, carry the commit index and the newest ReadIndex round.
+    /// Every heartbeat opens a round and records when it left, so an answer tells the leader
+    /// which heartbeat it answers: that is what CheckQuorum and lease reads count, and what
+    /// tells a fresh answer from an old one delivered late.
     mutating func broadcastHeartbeat() {
-        if reads.roundAwaitingBroadcast || config.leaseBasedReads {
-            // Under lease reads every heartbeat opens a round, so the leader knows when the
-            // latest heartbeat a quorum answered was sent (see ReadIndex.swift).
-            if !reads.roundAwaitingBroadcast { reads.latestRound += 1 }
-            reads.roundSentAt[reads.latestRound] = leaderTicks
+        if !reads.roundAwaitingBroadcast { reads.latestRound += 1 }
+        reads.roundSentAt[reads.latestRound] = leaderTicks
+        // Rounds sent more than an election timeout ago can no longer count as fresh.
+        let horizon = leaderTicks > UInt64(config.electionTicks) ? leaderTicks - UInt64(config.electionTicks) : 0
+        if let oldest = reads.roundSentAt.values.min(), oldest < horizon {
+            reads.roundSentAt = reads.roundSentAt.filter { $0.value >= horizon }
         }
         reads.roundAwaitingBroadcast = false
         for peer in progress.keys.sorted() where peer != id {
@@ -200,16 +225,30 @@ extension RaftNode {
         }
     }
 
-    /// A follower in replicate state that made no progress over a whole heartbeat interval
+    /// A follower in replicate state that made no progress over several heartbeat intervals
     /// while entries were outstanding probably lost a message: re-probe from its match index.
     mutating func reprobeStalledFollowers() {
         for peer in progress.keys where peer != id {
-            let pr = progress[peer]!
+            var pr = progress[peer]!
             if pr.state == .replicate && pr.match < log.lastIndex && pr.match == pr.matchAtLastHeartbeat {
-                progress[peer]!.becomeProbe()
+                pr.stalledIntervals += 1
+                if pr.stalledIntervals >= config.stalledHeartbeats { pr.becomeProbe() }
+            } else {
+                pr.stalledIntervals = 0
             }
-            progress[peer]!.matchAtLastHeartbeat = pr.match
+            pr.matchAtLastHeartbeat = pr.match
+            progress[peer] = pr
         }
+    }
+
+    /// Leader ticks an outstanding probe may go unanswered before another is sent.
+    var probeRetryTicks: UInt64 { UInt64(config.stalledHeartbeats * config.heartbeatTicks) }
+
+    /// Members this leader has heard nothing from for at least `ticks` ticks (none unless
+    /// leader): the embedding program may reset its connections to them.
+    public func silentMembers(forAtLeast ticks: Int) -> [NodeID] {
+        guard role == .leader else { return [] }
+        return progress.compactMap { peer, pr in peer != id && pr.ticksSinceContact >= ticks ? peer : nil }
     }
 
     /// The transport could not deliver to `peer`: stop streaming optimistically and probe.

@@ -123,7 +123,6 @@ extension RaftNode {
 
     private mutating func stepLeader(_ message: Message) {
         if progress[message.from] != nil {
-            progress[message.from]!.recentActive = true
             progress[message.from]!.ticksSinceContact = 0
         }
         switch message.body {

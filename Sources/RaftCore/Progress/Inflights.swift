@@ -3,34 +3,51 @@
 /// a slow follower.
 struct Inflights: Sendable {
     let capacity: Int
+    /// Entry bytes that may be outstanding at once: a follower that is slow to answer is sent
+    /// at most this much more, whatever the message count allows.
+    let byteCapacity: Int
     private var lastIndexes: [UInt64] = []
+    private var sizes: [Int] = []
     private var head = 0
+    private(set) var bytes = 0
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    init(capacity: Int, byteCapacity: Int = .max) {
+        self.capacity = max(1, capacity)
+        self.byteCapacity = max(1, byteCapacity)
+    }
 
     var count: Int { lastIndexes.count - head }
-    var isFull: Bool { count >= capacity }
+    var isFull: Bool { count >= capacity || bytes >= byteCapacity }
 
-    mutating func add(_ lastIndex: UInt64) {
+    mutating func add(_ lastIndex: UInt64, bytes size: Int = 0) {
         lastIndexes.append(lastIndex)
+        sizes.append(size)
+        bytes += size
     }
 
     /// Forgets every message whose entries are all at or below `index` (acknowledged).
     mutating func free(upTo index: UInt64) {
-        while head < lastIndexes.count && lastIndexes[head] <= index { head += 1 }
+        while head < lastIndexes.count && lastIndexes[head] <= index { releaseHead() }
         compactIfNeeded()
     }
 
-    /// Frees one slot; used when a heartbeat answer shows the follower alive while the
+    /// Frees one slot; used when a fresh heartbeat answer shows the follower alive while the
     /// window is full, so one lost acknowledgement cannot stall replication.
     mutating func freeFirst() {
-        if head < lastIndexes.count { head += 1 }
+        if head < lastIndexes.count { releaseHead() }
         compactIfNeeded()
     }
 
     mutating func reset() {
         lastIndexes.removeAll(keepingCapacity: true)
+        sizes.removeAll(keepingCapacity: true)
         head = 0
+        bytes = 0
+    }
+
+    private mutating func releaseHead() {
+        bytes -= sizes[head]
+        head += 1
     }
 
     private mutating func compactIfNeeded() {
@@ -38,6 +55,7 @@ struct Inflights: Sendable {
             reset()
         } else if head > 64 && head * 2 > lastIndexes.count {
             lastIndexes.removeFirst(head)
+            sizes.removeFirst(head)
             head = 0
         }
     }

@@ -28,29 +28,36 @@ struct Progress: Sendable {
     var next: UInt64
     var state: State = .probe
     var isLearner: Bool
-    /// In probe state: one message is outstanding, wait for its answer or a heartbeat.
-    var probeSent = false
+    /// In probe state: the leader tick at which the one outstanding probe left, nil when
+    /// none is. Another probe goes only after its answer, or after `probeRetryTicks`.
+    var probeSentAt: UInt64?
     var inflights: Inflights
-    /// Heard from since the last CheckQuorum round.
-    var recentActive = false
     /// Ticks since we last heard from this member (for status and lag reporting).
     var ticksSinceContact = 0
     /// The commit index last sent, so a commit advance can be announced without new entries.
     var sentCommit: UInt64 = 0
-    /// `match` as of the previous heartbeat: no progress across a heartbeat interval while
-    /// entries are outstanding means a message was lost, so the leader re-probes.
+    /// `match` as of the previous heartbeat, and how many heartbeat intervals in a row it has
+    /// not moved while entries were outstanding: a follower stalled for several intervals
+    /// probably lost a message, so the leader re-probes it.
     var matchAtLastHeartbeat: UInt64 = 0
+    var stalledIntervals = 0
+    /// The leader tick at which the newest heartbeat this member answered was sent: fresh
+    /// evidence that it follows us, which an old message processed late can never be.
+    var answeredHeartbeatSentAt: UInt64
 
-    init(next: UInt64, isLearner: Bool, maxInflight: Int) {
+    init(next: UInt64, isLearner: Bool, maxInflight: Int, maxInflightBytes: Int = .max, now leaderTick: UInt64 = 0) {
         self.next = next
         self.isLearner = isLearner
-        self.inflights = Inflights(capacity: maxInflight)
+        self.inflights = Inflights(capacity: maxInflight, byteCapacity: maxInflightBytes)
+        self.answeredHeartbeatSentAt = leaderTick
     }
+
+    var probeSent: Bool { probeSentAt != nil }
 
     /// Whether sending another AppendEntries now would exceed what this state allows.
     var isPaused: Bool {
         switch state {
-        case .probe: return probeSent
+        case .probe: return probeSentAt != nil
         case .replicate: return inflights.isFull
         case .snapshot: return true
         }
@@ -64,20 +71,22 @@ struct Progress: Sendable {
             next = match + 1
         }
         state = .probe
-        probeSent = false
+        probeSentAt = nil
+        stalledIntervals = 0
         inflights.reset()
     }
 
     mutating func becomeReplicate() {
         state = .replicate
         next = match + 1
-        probeSent = false
+        probeSentAt = nil
+        stalledIntervals = 0
         inflights.reset()
     }
 
     mutating func becomeSnapshot(_ metadata: SnapshotMetadata) {
         state = .snapshot(SnapshotTransfer(metadata: metadata, ackedOffset: 0, sentOffset: 0, sentLast: false, idleTicks: 0))
-        probeSent = false
+        probeSentAt = nil
         inflights.reset()
     }
 
@@ -88,7 +97,7 @@ struct Progress: Sendable {
         if index > match {
             match = index
             updated = true
-            probeSent = false
+            probeSentAt = nil
         }
         next = max(next, index + 1)
         return updated
@@ -113,7 +122,7 @@ struct Progress: Sendable {
             candidate = leaderLast + 1
         }
         next = max(min(candidate, rejected), match + 1)
-        probeSent = false
+        probeSentAt = nil
         return true
     }
 }

@@ -46,6 +46,7 @@ struct ClusterSimulation {
     private(set) var servedReads = 0
     /// Hostile messages injected, and how many of them (or anything else) nodes dropped.
     private(set) var hostileSent = 0
+    private(set) var hostileDropped = 0
     /// Nodes added as learners whose change the leader has not applied yet.
     private var joining: Set<NodeID> = []
     private var retired: Set<NodeID> = []
@@ -102,12 +103,9 @@ struct ClusterSimulation {
         let members = target.configuration.members.sorted()
         let message = HostileTraffic.message(to: target, members: members, random: &random)
         hostileSent += 1
+        let droppedBefore = target.droppedMessages.total
         nodes[id]!.raft!.step(message)
-    }
-
-    /// Messages dropped by `step`'s checks on every live node, summed.
-    var droppedMessages: UInt64 {
-        nodes.values.compactMap(\.raft).reduce(0) { $0 + $1.droppedMessages.total }
+        if nodes[id]!.raft!.droppedMessages.total > droppedBefore { hostileDropped += 1 }
     }
 
     private mutating func step() throws(SimulationFailure) {

@@ -22,8 +22,11 @@ struct HostileTraffic {
 
         switch random.next() % 7 {
         case 0:
-            // A stranger, any kind, any term.
-            let body = anyBody(huge: huge, term: term, random: &random)
+            // A stranger, any kind, any term. A node outside its own configuration (a new
+            // member catching up) takes a leader's messages from anyone, by design, so it is
+            // only sent the other kinds.
+            var body = anyBody(huge: huge, term: term, random: &random)
+            if !status.conf.isMember(target.id), body.isLeaderTraffic { body = .timeoutNow }
             let anyTerm = [term, term + 1, tooFar, 0][Int(random.next() % 4)]
             return Message(from: pick(strangers, &random), to: target.id, term: anyTerm, body: body)
         case 1:
@@ -100,5 +103,14 @@ struct HostileTraffic {
 
     private static func pick<T>(_ items: [T], _ random: inout SplitMix64) -> T {
         items[Int(random.next() % UInt64(items.count))]
+    }
+}
+
+extension MessageBody {
+    var isLeaderTraffic: Bool {
+        switch self {
+        case .append, .heartbeat, .snapshot: true
+        default: false
+        }
     }
 }

@@ -27,8 +27,10 @@ struct SimulationTests {
             var simulation = ClusterSimulation(seed: seed, options: options)
             do {
                 try simulation.run()
-                if options.hostileTraffic && simulation.hostileSent > 0 && simulation.droppedMessages == 0 {
-                    throw SimulationFailure("\(simulation.hostileSent) hostile messages sent, none dropped")
+                // Most forged messages are refused by `step`'s checks; the rest (an answer to a
+                // node that is no longer leader, say) fall to the role handlers and change nothing.
+                if options.hostileTraffic && simulation.hostileDropped * 10 < simulation.hostileSent * 8 {
+                    throw SimulationFailure("only \(simulation.hostileDropped) of \(simulation.hostileSent) hostile messages were dropped")
                 }
             } catch {
                 Issue.record("""
@@ -98,5 +100,32 @@ struct SimulationTests {
         options.churn = 3
         options.hostileTraffic = true
         Self.runSeeds(Self.seeds(default: 60), scenario: "5-node hostile", options: options)
+    }
+
+    @Test("3 nodes: after each heal of a packet-dropping partition, writes resume, a cut-off leader stepped down in time, and catching up costs little")
+    func threeNodesPartitionLiveness() {
+        Self.runPartitionSeeds(Self.seeds(default: 40), voters: 3)
+    }
+
+    @Test("5 nodes: liveness after partitions that hold messages and release them in one burst")
+    func fiveNodesPartitionLiveness() {
+        Self.runPartitionSeeds(Self.seeds(default: 20), voters: 5)
+    }
+
+    static func runPartitionSeeds(_ seeds: [UInt64], voters: Int) {
+        var options = PartitionLivenessSimulation.Options()
+        options.voters = voters
+        for seed in seeds {
+            var simulation = PartitionLivenessSimulation(seed: seed, options: options)
+            do {
+                try simulation.run()
+            } catch {
+                Issue.record("""
+                    \(voters)-node partition liveness failed with seed \(seed): \(error)
+                    replay: RAFT_SIM_SEED=\(seed) swift test --filter "PartitionLiveness"
+                    """)
+                return
+            }
+        }
     }
 }
