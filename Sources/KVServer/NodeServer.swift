@@ -65,6 +65,11 @@ public enum NodeServer {
         var transportConfig = TransportConfiguration(localID: options.id, clusterID: options.runtime.clusterID,
                                                      host: options.raftAddress.host, port: options.raftAddress.port)
         transportConfig.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .seconds(1))
+        // A dial that has not connected in an election timeout (half a second at least) is
+        // given up and tried again: after a partition heals, the next attempt is never far
+        // off (Docs/TRANSPORT.md, "Silent peers").
+        let electionTimeout = Duration.milliseconds(options.runtime.electionTicks * options.runtime.tickMilliseconds)
+        transportConfig.connectTimeout = max(.milliseconds(500), electionTimeout)
         transportConfig.inbound = options.peerLimits
         transportConfig.handshakeTimeout = options.peerHandshakeTimeout
         // One thread for Raft traffic and the runtime actor (which runs on the transport's

@@ -34,6 +34,8 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     /// rest of a partial frame once reserved, or headroom for the next read.
     private var reserved = 0
     private var pending: [InboundItem] = []
+    /// Where in `pending` the newest heartbeat (or heartbeat answer) of this read waits.
+    private var heartbeatSlot: Int?
     private var readWanted = false
     private var isClosing = false
     private var handshakeDeadline: Scheduled<Void>?
@@ -72,6 +74,7 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         budget.release(reserved + pending.reduce(0) { $0 + $1.bytes })
         reserved = 0
         pending.removeAll()
+        heartbeatSlot = nil
         buffer = ByteBuffer()
         admission.closed(key, peer: peer)
     }
@@ -161,7 +164,7 @@ final class InboundPeerHandler: ChannelDuplexHandler {
                 guard message.from == peer, message.to == localID else {
                     throw WireError.invalidValue(field: "message addressed \(message.from) -> \(message.to)")
                 }
-                pending.append(InboundItem(event: .message(message), bytes: bytes))
+                coalesce(InboundItem(event: .message(message), bytes: bytes))
             } else if frame.type == .peerRequest {
                 let (requestID, request) = try PeerRequestCodec.decodeRequest(frame.payload)
                 pending.append(InboundItem(event: .request(IncomingPeerRequest(
@@ -175,11 +178,30 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Queues a decoded message, letting a heartbeat (or an answer to one) replace the one
+    /// before it from this read. After a partition heals, TCP hands over every heartbeat
+    /// held during it at once; each carries nothing the newest does not (a commit index, a
+    /// read round: both only grow within a term), so stepping them all would only delay
+    /// the messages behind them.
+    private func coalesce(_ item: InboundItem) {
+        if case .message(let message) = item.event, message.body.isHeartbeatTraffic {
+            if let slot = heartbeatSlot, case .message(let earlier) = pending[slot].event,
+               earlier.term == message.term, earlier.body.isHeartbeat == message.body.isHeartbeat {
+                budget.release(pending[slot].bytes)
+                pending[slot] = item
+                return
+            }
+            heartbeatSlot = pending.count
+        }
+        pending.append(item)
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         if !pending.isEmpty {
             sink.deliver(pending)
             pending.removeAll(keepingCapacity: true)
         }
+        heartbeatSlot = nil
         context.fireChannelReadComplete()
     }
 
@@ -198,6 +220,7 @@ final class InboundPeerHandler: ChannelDuplexHandler {
             sink.deliver(pending)
             pending.removeAll()
         }
+        heartbeatSlot = nil
         context.close(promise: nil)
     }
 
@@ -249,5 +272,20 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         guard readWanted, !isClosing else { return }
         readWanted = false
         read(context: context)
+    }
+}
+
+extension MessageBody {
+    /// A heartbeat or an answer to one.
+    var isHeartbeatTraffic: Bool {
+        switch self {
+        case .heartbeat, .heartbeatResponse: true
+        default: false
+        }
+    }
+
+    var isHeartbeat: Bool {
+        if case .heartbeat = self { return true }
+        return false
     }
 }

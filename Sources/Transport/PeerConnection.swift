@@ -200,6 +200,7 @@ final class PeerConnection: Sendable {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(configuration.peerSilenceTimeout))
             .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -288,6 +289,19 @@ final class PeerConnection: Sendable {
         state.withLock { state in
             if state.generation == generation, state.phase == .backingOff { state.reconnect = task } else { task.cancel() }
         }
+    }
+
+    /// Gives up the current connection (or dial) at once, as if it had failed: what is queued
+    /// is dropped, Raft hears the peer is unreachable, and the redial follows the backoff.
+    /// For a peer the runtime has heard nothing from for too long: a connection that carries
+    /// nothing back is no connection, whatever the socket says.
+    func reset(reason: String) {
+        let channel = state.withLock { state in
+            state.phase == .ready || state.phase == .connecting ? state.channel : nil
+        }
+        guard let channel else { return }
+        logger.warning("resetting the connection: \(reason)")
+        channel.close(promise: nil)
     }
 
     /// Points the connection at a new address: the current connection (if any) is dropped and

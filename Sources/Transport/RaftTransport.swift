@@ -140,6 +140,11 @@ public final class RaftTransport: Sendable {
     public var peerIDs: Set<NodeID> { book.withLock { Set($0.connections.keys) } }
 
     /// Adds a peer or moves it to a new address.
+    /// Drops the connection to `peer` and redials (see `PeerConnection.reset`).
+    public func resetConnection(to peer: NodeID, reason: String) {
+        book.withLock { $0.connections[peer] }?.reset(reason: reason)
+    }
+
     public func setPeer(_ peer: NodeID, address: PeerAddress) {
         guard peer != localID else { return }
         let created: PeerConnection? = book.withLock { book in

@@ -32,6 +32,15 @@ public struct TransportConfiguration: Sendable {
     public var outboundQueueByteLimit: Int = 64 * 1024 * 1024
     public var reconnectBackoff = ReconnectBackoff()
     public var connectTimeout: Duration = .seconds(2)
+    /// How long data we sent may go unacknowledged by the peer's kernel before the connection
+    /// is given up (`TCP_USER_TIMEOUT`). A partition that drops packets otherwise leaves the
+    /// connection open for minutes while TCP retransmits with growing gaps, and whatever was
+    /// queued arrives in one late burst after the heal; given up, the queue is dropped, Raft is
+    /// told the peer is unreachable, and the redial finds the healed link within a backoff.
+    /// A backstop: the runtime resets a silent member's connection much sooner (after an
+    /// election timeout). Long, because a receiver that stops reading for a while (its
+    /// window at zero) counts as unacknowledged too, and that is backpressure, not a fault.
+    public var peerSilenceTimeout: Duration = .seconds(10)
     /// How long either side waits for the handshake before closing, so an idle or stray
     /// connection cannot hold a slot forever.
     public var handshakeTimeout: Duration = .seconds(5)

@@ -53,6 +53,8 @@ public actor NodeRuntime {
     var snapshotInFlight = false
     var lastSnapshotIndex: UInt64
     var lastLeader: NodeID?
+    /// Members whose connection was reset for silence and not heard from since.
+    var peersResetForSilence: Set<NodeID> = []
     private var wakeup: AsyncStream<Void>.Continuation?
     private var tasks: [Task<Void, Never>] = []
     private(set) var isStopped = false
@@ -154,6 +156,7 @@ public actor NodeRuntime {
     func tick() {
         guard !isStopped else { return }
         raft.tick()
+        resetSilentPeers()
         expireOverdueWaiters()
         wake()
     }
@@ -174,6 +177,19 @@ public actor NodeRuntime {
             logger.warning("peer refused our handshake", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         }
         wake()
+    }
+
+    /// A leader that has heard nothing from a member for an election timeout drops its
+    /// connection to it and redials, once per silence: whatever waits in that connection
+    /// would arrive stale after a heal, and a fresh dial finds the healed link sooner than
+    /// TCP's growing retransmission gaps. RaftCore is told, so it probes the member again.
+    private func resetSilentPeers() {
+        let silent = Set(raft.silentMembers(forAtLeast: config.electionTicks))
+        for peer in silent.subtracting(peersResetForSilence).sorted() {
+            transport.resetConnection(to: peer, reason: "nothing heard for \(config.electionTicks * config.tickMilliseconds) ms")
+            raft.reportUnreachable(peer)
+        }
+        peersResetForSilence = silent
     }
 
     // MARK: The Ready loop
