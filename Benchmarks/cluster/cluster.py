@@ -30,6 +30,8 @@ import sys
 import threading
 import time
 
+import partition  # noqa: E402  (the partition phase, Benchmarks/cluster/partition.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "lua")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -874,13 +876,14 @@ def report(args):
         out.append("Idle CPU of the whole 3-member cluster (user+system over 5 s, in cores): "
                    + ", ".join("%s %.3f" % (r["system"], r["idle_cores"]) for r in fp if "idle_cores" in r))
         out.append("")
+    out += partition.report(records)
     text = "\n".join(out)
     print(text)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "report", "categories"])
+    p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "partition", "report", "categories"])
     p.add_argument("--kv-bin")
     p.add_argument("--etcd-bin", default=shutil.which("etcd") or "etcd")
     p.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/kv-bench"))
@@ -900,6 +903,7 @@ def main():
     p.add_argument("--out", default="")
     p.add_argument("--seconds", type=int, default=10, help="profile length")
     p.add_argument("--profile-conns", type=int, default=64)
+    p.add_argument("--partition-seconds", type=float, default=5, help="how long each partition lasts")
     args = p.parse_args()
     if args.phase == "report":
         report(args)
@@ -912,7 +916,8 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     try:
         {"throughput": phase_throughput, "failover": phase_failover,
-         "footprint": phase_footprint, "profile": phase_profile}[args.phase](args)
+         "footprint": phase_footprint, "profile": phase_profile,
+         "partition": lambda a: partition.phase(a, sys.modules[__name__])}[args.phase](args)
     except KeyboardInterrupt:
         log("interrupted; clusters stopped")
         sys.exit(130)

@@ -10,7 +10,10 @@
 #   --ops "write,read,stale read"   throughput operations to run
 #   --warmup 2            unmeasured seconds first  --rounds 20     failover rounds
 #   --keys 1000000        keys for footprint/recovery
-#   --phases throughput,failover,footprint,profile
+#   --phases throughput,failover,footprint,profile[,partition]
+#                         partition: 2 x --rounds cuts of --partition-seconds under 64 writing
+#                         connections, kv-node and etcd in network namespaces (root, nftables)
+#   --partition-seconds 5 how long each partition lasts
 #   --etcd-follower       also drive etcd through a follower
 #   --no-build            use the existing .build/release/kv-node
 #
@@ -22,7 +25,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 
 conns=1,16,64,256 duration=10 warmup=2 rounds=20 keys=1000000 restarts=3
-phases=throughput,failover,footprint,profile build=1 extra=()
+phases=throughput,failover,footprint,profile build=1 extra=() extra_partition=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) conns=1,64 duration=3 warmup=1 rounds=5 keys=100000 restarts=1 ;;
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --keys) keys=$2; shift ;;
     --phases) phases=$2; shift ;;
+    --partition-seconds) extra_partition=(--partition-seconds "$2"); shift ;;
     --etcd-follower) extra+=(--etcd-follower) ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -114,6 +118,7 @@ for phase in "${wanted[@]}"; do
     failover) py failover --rounds "$rounds" ;;
     footprint) py footprint --keys "$keys" --restarts "$restarts" ;;
     profile) py profile --out "$out" --seconds "$(( duration < 10 ? duration : 10 ))" ;;
+    partition) py partition --rounds "$rounds" "${extra_partition[@]}" ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac
 done

@@ -228,12 +228,16 @@ class Node:
         return "%s=%s:%d@%s:%d" % (self.id, self.ip, RAFT_PORT, self.ip, API_PORT)
 
     def start(self, arguments):
+        self.start_command([self.cluster.binary, "--id", self.id,
+                            "--api-addr", "%s:%d" % (self.ip, API_PORT), "--raft-addr", "%s:%d" % (self.ip, RAFT_PORT),
+                            "--data-dir", self.data_dir] + arguments)
+
+    def start_command(self, argv):
+        """Starts `argv` (any server: kv-node, or etcd for the benchmark) in this node's namespace."""
         log = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, self.cluster.binary, "--id", self.id,
-                 "--api-addr", "%s:%d" % (self.ip, API_PORT), "--raft-addr", "%s:%d" % (self.ip, RAFT_PORT),
-                 "--data-dir", self.data_dir] + arguments,
+                ["ip", "netns", "exec", self.ns] + argv,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         finally:
             log.close()
@@ -283,7 +287,9 @@ class NetworkedCluster:
     Use as a context manager (or call close()); close() is idempotent and also runs at exit.
     """
 
-    def __init__(self, binary, size=3, extra_arguments=(), request_timeout_ms=1000):
+    def __init__(self, binary, size=3, extra_arguments=(), request_timeout_ms=1000, node_command=None):
+        """`node_command(node, nodes)`, when given, returns the argv that starts `node` instead
+        of kv-node's (the benchmark runs etcd this way)."""
         self.binary = os.path.abspath(binary)
         if not os.access(self.binary, os.X_OK):
             raise FileNotFoundError("kv-node binary not found: " + self.binary)
@@ -304,7 +310,10 @@ class NetworkedCluster:
             arguments = FAST_TIMING + ["--request-timeout-ms", str(request_timeout_ms),
                                        "--bootstrap", "--peers", peers] + list(extra_arguments)
             for node in self.nodes:
-                node.start(arguments)
+                if node_command is None:
+                    node.start(arguments)
+                else:
+                    node.start_command(node_command(node, self.nodes))
         except BaseException:
             self.close()
             raise
