@@ -139,8 +139,7 @@ struct KVOperations: Sendable {
             return KVReply(json)
         } catch {
             // Out of reader slots or descriptors is 503 with Retry-After, not a fault.
-            if error.isResourceExhausted { return .error(RuntimeError.unavailable("storage is overloaded: \(error)")) }
-            return .error(RuntimeError.internalError("\(error)"))
+            return .error(RuntimeError(error))
         }
     }
 }

@@ -97,7 +97,8 @@ struct KVRoutes {
             }
             return response
         } catch {
-            return JSON.error(RuntimeError.internalError("\(error)"))
+            // Out of reader slots or descriptors is 503 with Retry-After, not a fault.
+            return JSON.error(RuntimeError(error))
         }
     }
 }

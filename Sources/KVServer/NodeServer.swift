@@ -103,9 +103,9 @@ public enum NodeServer {
         let connections = ConnectionLimit(maximum: options.http.maxConnections)
         let idleTimeout = options.http.idleTimeout
         let server = HTTPServerBuilder { responder in
-            KVHTTPChannel(responder: responder, makeFastPath: {
+            LimitedHTTP1Channel(responder: responder, connections: connections, idleTimeout: idleTimeout) {
                 KVFastPathHandler(operations: operations, metrics: metrics, maxBodyBytes: KVRoutes.maxBodyBytes)
-            }, connections: connections, idleTimeout: idleTimeout)
+            }
         }
         let app = Application(
             router: router,

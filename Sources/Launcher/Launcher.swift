@@ -49,7 +49,7 @@ public enum Launcher {
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                LauncherHTTPChannel(responder: responder, connections: connections, idleTimeout: idleTimeout)
+                LimitedHTTP1Channel(responder: responder, connections: connections, idleTimeout: idleTimeout)
             },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kv-launcher"),
             onServerRunning: { _ in

@@ -46,7 +46,7 @@ public enum RuntimeError: Error, Sendable, Equatable {
         }
     }
 
-    init(_ error: KVStoreError) {
+    public init(_ error: KVStoreError) {
         switch error.httpStatus {
         case 400: self = .badRequest("\(error)")
         case 507: self = .storageFull

@@ -23,19 +23,27 @@ struct SimulationTests {
     }
 
     static func runSeeds(_ seeds: [UInt64], scenario: String, options: ClusterSimulation.Options) {
-        for seed in seeds {
+        runSeeds(seeds, scenario: scenario) { seed throws(SimulationFailure) in
             var simulation = ClusterSimulation(seed: seed, options: options)
+            try simulation.run()
+            // Most forged messages are refused by `step`'s checks; the rest (an answer to a
+            // node that is no longer leader, say) fall to the role handlers and change nothing.
+            if options.hostileTraffic && simulation.hostileDropped * 10 < simulation.hostileSent * 8 {
+                throw SimulationFailure("only \(simulation.hostileDropped) of \(simulation.hostileSent) hostile messages were dropped")
+            }
+        }
+    }
+
+    /// Runs `simulate` for each seed; the first failure is recorded with how to replay it.
+    static func runSeeds(_ seeds: [UInt64], scenario: String, filter: String = "Simulation",
+                         _ simulate: (UInt64) throws(SimulationFailure) -> Void) {
+        for seed in seeds {
             do {
-                try simulation.run()
-                // Most forged messages are refused by `step`'s checks; the rest (an answer to a
-                // node that is no longer leader, say) fall to the role handlers and change nothing.
-                if options.hostileTraffic && simulation.hostileDropped * 10 < simulation.hostileSent * 8 {
-                    throw SimulationFailure("only \(simulation.hostileDropped) of \(simulation.hostileSent) hostile messages were dropped")
-                }
+                try simulate(seed)
             } catch {
                 Issue.record("""
                     \(scenario) failed with seed \(seed): \(error)
-                    replay: RAFT_SIM_SEED=\(seed) swift test --filter "Simulation"
+                    replay: RAFT_SIM_SEED=\(seed) swift test --filter "\(filter)"
                     """)
                 return
             }
@@ -115,17 +123,9 @@ struct SimulationTests {
     static func runPartitionSeeds(_ seeds: [UInt64], voters: Int) {
         var options = PartitionLivenessSimulation.Options()
         options.voters = voters
-        for seed in seeds {
+        runSeeds(seeds, scenario: "\(voters)-node partition liveness", filter: "PartitionLiveness") { seed throws(SimulationFailure) in
             var simulation = PartitionLivenessSimulation(seed: seed, options: options)
-            do {
-                try simulation.run()
-            } catch {
-                Issue.record("""
-                    \(voters)-node partition liveness failed with seed \(seed): \(error)
-                    replay: RAFT_SIM_SEED=\(seed) swift test --filter "PartitionLiveness"
-                    """)
-                return
-            }
+            try simulation.run()
         }
     }
 }
