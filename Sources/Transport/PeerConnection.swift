@@ -197,10 +197,9 @@ final class PeerConnection: Sendable {
         let hello = Handshake(clusterID: configuration.clusterID, sender: configuration.localID)
         let configuration = self.configuration
         let logger = self.logger
-        ClientBootstrap(group: eventLoop)
+        TCPUserTimeout.set(configuration.peerSilenceTimeout, on: ClientBootstrap(group: eventLoop))
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(configuration.peerSilenceTimeout))
             .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -73,11 +73,11 @@ extension RaftNode {
             let entries: [Entry]
             do {
                 prevTerm = try log.term(at: prevIndex)
-                // A probe asks "do we match here?" and carries one entry at most: until the
-                // answer says yes, anything more would likely be sent again.
+                // A probe asks "do we match here?" and carries one entry at most (a byte limit
+                // of 0 still yields one): until the answer says yes, more would likely be sent
+                // again.
                 let maxBytes = pr.state == .probe ? 0 : config.maxMessageBytes
-                entries = try log.entries(from: pr.next, to: min(log.lastIndex, pr.state == .probe ? pr.next : .max) + 1,
-                                          maxBytes: maxBytes)
+                entries = try log.entries(from: pr.next, to: log.lastIndex + 1, maxBytes: maxBytes)
             } catch {
                 // The follower needs entries we compacted away.
                 needsSnapshot = true
