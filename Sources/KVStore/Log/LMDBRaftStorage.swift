@@ -1,8 +1,8 @@
 import Foundation
 import RaftCore
 
-/// RaftCore's durable log: LMDB's copy plus the entries the write-ahead log holds that
-/// LMDB does not yet (`UnmirroredEntries`). Reads answer from a cached view of the log's
+/// RaftCore's durable log: LMDB's copy plus, in memory, the entries the write-ahead log holds
+/// that LMDB does not yet and a few megabytes of the newest ones it does (`UnmirroredEntries`). Reads answer from a cached view of the log's
 /// bounds plus a read transaction on the caller's thread; every LMDB change runs on the
 /// write thread in one transaction and only then replaces the cached view, so readers never
 /// see a write that might still be rolled back.
@@ -19,9 +19,11 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         var unmirrored = UnmirroredEntries()
         /// Set by a transaction that replaced the whole log (a received snapshot).
         var logReplaced = false
+        /// Set by a transaction that changed LMDB's copy of the log.
+        var logChanged = false
 
         /// The log's last index, counting what only the write-ahead log holds yet.
-        var lastIndex: UInt64 { unmirrored.lastIndex ?? storedLastIndex }
+        var lastIndex: UInt64 { unmirrored.lastUnmirroredIndex ?? storedLastIndex }
     }
 
     let environment: Environment
@@ -254,8 +256,13 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
             var next = after
             next.unmirrored = current.unmirrored
             if let sequence { next.unmirrored.mirrored(through: sequence) }
-            if after.logReplaced { next.unmirrored.removeAll() }
+            if after.logReplaced {
+                next.unmirrored.removeAll()
+            } else if after.logChanged && sequence == nil {
+                next.unmirrored.forgetMirrored()
+            }
             next.logReplaced = false
+            next.logChanged = false
             current = next
         }
         lmdbDurable(durability == .durable ? after.walSequence : previousCommitSequence)
@@ -316,6 +323,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
             try txn.put(logDB, entry.index.orderedKey, LogCodec.encode(entry), append: true)
         }
         s.storedLastIndex = entries[entries.count - 1].index
+        s.logChanged = true
     }
 
     func compact(upTo index: UInt64, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
@@ -325,6 +333,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         let marker = LogPosition(index: cut, term: try LogCodec.decodeTerm(index: cut, bytes))
         try deleteEntries(through: cut, txn)
         try setStart(marker, txn, &s)
+        s.logChanged = true
     }
 
     /// Records a snapshot taken or received at `metadata`. The log is compacted up to
@@ -339,6 +348,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
             try txn.clear(logDB)
             try setStart(LogPosition(index: metadata.index, term: metadata.term), txn, &s)
             s.storedLastIndex = metadata.index
+            s.logChanged = true
             // A received snapshot replaces the whole log, including any unmirrored run.
             if compactUpTo == nil { s.logReplaced = true }
         }

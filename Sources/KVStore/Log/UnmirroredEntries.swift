@@ -1,16 +1,32 @@
 import RaftCore
 
-/// Entries that are durable in the write-ahead log but not yet committed to LMDB's copy of
-/// the log. They always form one run that ends at the log's last index, each tagged with
-/// the sequence of the WAL record that wrote it, so reads see the newest version of every
-/// index while LMDB catches up.
+/// The newest entries of the log, in memory: those the write-ahead log holds durably but LMDB
+/// does not yet (unmirrored), preceded by up to `retainedBytes` of entries LMDB already holds
+/// (mirrored). They always form one run that ends at the newest entry written through the
+/// write-ahead log, each tagged with the sequence of the WAL record that wrote it, so reads
+/// see the newest version of every index while LMDB catches up.
+///
+/// Why keep mirrored entries: a follower that fell a little behind (a lost message, a short
+/// partition) is sent the tail of the log, and serving it from here spares an LMDB read and
+/// a decode of every entry, each time it is sent.
 struct UnmirroredEntries: Sendable, Equatable {
+    /// Bytes (`Entry.byteSize`) of mirrored entries kept for reads.
+    static let retainedBytes = 8 << 20
+
     private(set) var entries: [Entry] = []
     private var sequences: [UInt64] = []
+    /// The newest WAL record LMDB holds: entries of it and of older records are mirrored.
+    private var mirroredThrough: UInt64 = 0
 
     var isEmpty: Bool { entries.isEmpty }
     var firstIndex: UInt64? { entries.first?.index }
     var lastIndex: UInt64? { entries.last?.index }
+    /// The last index only the write-ahead log holds, if any: where the log ends when LMDB is
+    /// behind. Once everything is mirrored, LMDB's copy says where the log ends.
+    var lastUnmirroredIndex: UInt64? {
+        guard let last = sequences.last, last > mirroredThrough else { return nil }
+        return lastIndex
+    }
 
     func entry(at index: UInt64) -> Entry? {
         guard let first = firstIndex, index >= first, index - first < UInt64(entries.count) else { return nil }
@@ -46,12 +62,28 @@ struct UnmirroredEntries: Sendable, Equatable {
         sequences.append(contentsOf: repeatElement(sequence, count: new.count))
     }
 
-    /// Forgets the entries of WAL records up to `sequence`, which LMDB now holds. Sequences
-    /// never fall along the run, so they are a prefix.
+    /// LMDB now holds the entries of WAL records up to `sequence`. The oldest mirrored
+    /// entries are forgotten past `retainedBytes`; unmirrored ones never are. Sequences never
+    /// fall along the run, so the mirrored entries are a prefix.
     mutating func mirrored(through sequence: UInt64) {
-        let count = sequences.prefix { $0 <= sequence }.count
-        entries.removeFirst(count)
-        sequences.removeFirst(count)
+        mirroredThrough = max(mirroredThrough, sequence)
+        let mirrored = sequences.prefix { $0 <= mirroredThrough }.count
+        var kept = 0
+        var keepFrom = mirrored
+        while keepFrom > 0, kept + entries[keepFrom - 1].byteSize <= Self.retainedBytes {
+            keepFrom -= 1
+            kept += entries[keepFrom].byteSize
+        }
+        entries.removeFirst(keepFrom)
+        sequences.removeFirst(keepFrom)
+    }
+
+    /// LMDB's copy of the log changed other than by mirroring (a direct write, compaction, a
+    /// snapshot): the mirrored entries may no longer match it, so only unmirrored ones stay.
+    mutating func forgetMirrored() {
+        let mirrored = sequences.prefix { $0 <= mirroredThrough }.count
+        entries.removeFirst(mirrored)
+        sequences.removeFirst(mirrored)
     }
 
     mutating func removeAll() {
