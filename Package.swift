@@ -1,17 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The seeded cluster simulator is CPU-bound: RaftCore and its tests are optimised even in
-/// debug builds so that hundreds of seeds fit in about a minute.
-let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-
 let package = Package(
     name: "swift-raft-kv",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "KVServer", targets: ["KVServer"]),
         .executable(name: "kv-node", targets: ["kv-node"]),
     ],
@@ -27,17 +24,13 @@ let package = Package(
     ],
     targets: [
         // Pure Raft: standard library only, deterministic, no I/O.
-        .target(name: "RaftCore", swiftSettings: optimizedEvenInDebug),
-        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "RaftCore"),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
 
         // Debian's liblmdb-dev, seen through a module map.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
-        // Durable Raft log, key-value state machine and snapshots on LMDB.
-        // Storage plus the node runtime that drives RaftCore over the transport.
-        .target(
-            name: "KVStore",
-            dependencies: ["RaftCore", "CLMDB", "Transport", .product(name: "Logging", package: "swift-log")]
-        ),
+        // Durable Raft log, key-value state machine and snapshots on LMDB: storage only.
+        .target(name: "KVStore", dependencies: ["RaftCore", "CLMDB"]),
         .testTarget(
             name: "KVStoreTests",
             dependencies: ["KVStore", "RaftCore", "KVStoreCrashChild"]
@@ -72,6 +65,21 @@ let package = Package(
             path: "Benchmarks/TransportBenchmark"
         ),
 
+        // The actor that drives RaftCore: storage below it, the transport beside it; forwarding,
+        // linearizable reads and membership.
+        .target(
+            name: "NodeRuntime",
+            dependencies: ["KVStore", "RaftCore", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "NodeRuntimeTests",
+            dependencies: [
+                "NodeRuntime", "KVStore", "RaftCore", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
         // Connection cap and idle timeout shared by kv-node's and kv-launcher's HTTP servers.
         .target(
             name: "HTTPLimits",
@@ -90,7 +98,7 @@ let package = Package(
         .target(
             name: "KVServer",
             dependencies: [
-                "KVStore", "Transport", "RaftCore", "HTTPLimits",
+                "NodeRuntime", "KVStore", "Transport", "RaftCore", "HTTPLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "KVStore", "RaftCore"]
+            dependencies: ["KVServer", "NodeRuntime", "KVStore", "RaftCore"]
         ),
 
         // Process supervision, control API, event stream and the dashboard served from resources.

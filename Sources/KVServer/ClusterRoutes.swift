@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KVStore
+import NodeRuntime
 import RaftCore
 
 /// `/cluster/*`: status, join and remove. Membership changes must be made by the leader;

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KVStore
+import NodeRuntime
 
 /// JSON in and out, and the error shape every failure uses: `{"error": "..."}`.
 enum JSON {

@@ -1,4 +1,5 @@
 import Foundation
+import NodeRuntime
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

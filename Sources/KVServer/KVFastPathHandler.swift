@@ -1,6 +1,7 @@
 import KVStore
 import NIOCore
 import NIOHTTP1
+import NodeRuntime
 
 /// Serves single-key reads and writes (`KVFastRequest`) from the NIO pipeline itself, and
 /// passes every other request on to the Hummingbird routes behind it.

@@ -1,5 +1,6 @@
 import KVStore
 import NIOCore
+import NodeRuntime
 
 /// A key-value answer before it becomes an HTTP response: a status and a JSON body. Both
 /// HTTP paths (the Hummingbird routes and `KVFastPathHandler`) write these, so a request

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KVStore
+import NodeRuntime
 
 /// `/kv`: the key-value API. Writes go through Raft (a follower forwards them to the
 /// leader); reads are linearizable unless `?consistency=stale` asks for the local state.

@@ -5,6 +5,7 @@ import HummingbirdCore
 import KVStore
 import Logging
 import NIOPosix
+import NodeRuntime
 import RaftCore
 import ServiceLifecycle
 import Transport

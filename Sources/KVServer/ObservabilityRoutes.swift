@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KVStore
+import NodeRuntime
 import RaftCore
 
 /// `/health`, `/metrics`, and the middleware that times every request.

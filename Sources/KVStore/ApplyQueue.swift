@@ -73,6 +73,11 @@ public struct AppliedBatch: Sendable {
     /// How long the commit took, on the first batch it carried only (so that summing counts
     /// each commit once).
     public var commitSeconds: Double?
+
+    public init(results: [AppliedEntry], commitSeconds: Double? = nil) {
+        self.results = results
+        self.commitSeconds = commitSeconds
+    }
 }
 
 extension DurableStore {

@@ -4,6 +4,7 @@ import HTTPLimits
 import KVServer
 import KVStore
 import Logging
+import NodeRuntime
 import RaftCore
 import Transport
 

@@ -1,4 +1,5 @@
 import Foundation
+import KVStore
 import Logging
 import RaftCore
 import Transport

@@ -1,3 +1,4 @@
+import KVStore
 import Transport
 
 /// How a forwarded write's answer travels back from the leader: a result as

@@ -1,4 +1,6 @@
+import KVStore
 import RaftCore
+import Synchronization
 
 /// Writes handed to the runtime from outside the actor, waiting to be proposed.
 ///
@@ -14,7 +16,7 @@ final class ProposalInbox: Sendable {
         var completion: @Sendable (Result<KVResult, RuntimeError>) -> Void
     }
 
-    private let state = Locked<(items: [Item], drainScheduled: Bool)>(([], false))
+    private let state = Mutex<(items: [Item], drainScheduled: Bool)>(([], false))
 
     /// Returns true when the caller must schedule a drain (none is pending).
     func add(_ item: Item) -> Bool {

@@ -1,3 +1,4 @@
+import KVStore
 import RaftCore
 
 /// How a node runs: identity, timing and policies. Times are expressed in ticks of

@@ -1,4 +1,6 @@
 import Foundation
+import KVStore
+import Synchronization
 
 /// Counters and histograms the runtime updates and `/metrics` renders. Updates come from
 /// the runtime actor and the HTTP handlers, so they sit behind one lock.
@@ -37,22 +39,15 @@ public final class NodeMetrics: Sendable {
         public var http: [String: Histogram] = [:]
     }
 
-    private let values = Locked(Values())
+    private let values = Mutex(Values())
 
     public init() {}
 
-    public var snapshot: Values { values.current }
+    public var snapshot: Values { values.withLock { $0 } }
 
     func update(_ body: (inout Values) -> Void) { values.withLock { body(&$0) } }
 
     public func observeHTTP(method: String, route: String, status: Int, seconds: Double) {
         values.withLock { $0.http["\(method) \(route) \(status)", default: Histogram()].observe(seconds) }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KVStore
 import RaftCore
 
 /// What the runtime does when a received snapshot cannot be installed, and how it stops when

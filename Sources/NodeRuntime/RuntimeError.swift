@@ -1,3 +1,4 @@
+import KVStore
 import RaftCore
 
 /// Why the runtime could not serve a request. Each case maps to one HTTP answer, so the

@@ -1,3 +1,4 @@
+import KVStore
 import RaftCore
 
 /// What `GET /cluster/status` reports: this node's view, plus each member's replication

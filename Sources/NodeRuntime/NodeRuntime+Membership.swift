@@ -1,3 +1,4 @@
+import KVStore
 import RaftCore
 import Transport
 

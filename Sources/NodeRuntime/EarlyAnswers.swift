@@ -1,4 +1,6 @@
+import KVStore
 import RaftCore
+import Synchronization
 
 /// Proposals answered from the write thread as soon as applying them has produced their
 /// results, before the transaction that holds those results commits.
@@ -9,10 +11,10 @@ import RaftCore
 /// wait for the applied index, which moves only after the commit. The gain is one disk
 /// sync less between a write and its answer.
 final class EarlyAnswers: Sendable {
-    private let waiting: Locked<[UInt64: [PendingProposal]]>
+    private let waiting: Mutex<[UInt64: [PendingProposal]]>
 
     init(_ waiting: [UInt64: [PendingProposal]]) {
-        self.waiting = Locked(waiting)
+        self.waiting = Mutex(waiting)
     }
 
     /// Answers whoever waits on these entries; later calls (a retried transaction) find

@@ -1,4 +1,5 @@
 import Foundation
+import KVStore
 import RaftCore
 import Transport
 
