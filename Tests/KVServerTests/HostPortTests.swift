@@ -1,4 +1,5 @@
 import KVStore
+import NodeRuntime
 import Testing
 
 /// `HostPort(parsing:)` is the gate for every address from a flag or a peer.
