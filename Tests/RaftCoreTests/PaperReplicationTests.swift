@@ -153,7 +153,7 @@ struct PaperReplicationTests {
             $0.maxMessageBytes = 1
         }
         #expect(cluster.elect("n1"))
-        #expect(cluster["n1"].status.progress["n2"]?.state == "replicate")
+        #expect(cluster["n1"].status.progress["n2"]?.state == .replicate)
         try cluster.with("n1") { node throws(RaftError) in
             for i in 0..<5 { _ = try node.propose([UInt8(i)]) }
         }

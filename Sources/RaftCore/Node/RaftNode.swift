@@ -122,11 +122,11 @@ public struct RaftNode {
         var peers: [NodeID: PeerStatus] = [:]
         if role == .leader {
             for (peer, pr) in progress {
-                let state: String
+                let state: PeerStatus.ReplicationState
                 switch pr.state {
-                case .probe: state = "probe"
-                case .replicate: state = "replicate"
-                case .snapshot: state = "snapshot"
+                case .probe: state = .probe
+                case .replicate: state = .replicate
+                case .snapshot: state = .snapshot
                 }
                 peers[peer] = PeerStatus(matchIndex: pr.match, nextIndex: pr.next, state: state,
                                          isLearner: pr.isLearner, ticksSinceContact: pr.ticksSinceContact)

@@ -16,9 +16,20 @@ public struct RaftStatus: Sendable, Equatable {
 }
 
 public struct PeerStatus: Sendable, Equatable {
+    /// How the leader sends to a member, the flow-control states of `Progress`.
+    /// The raw values are the names dashboards and logs print.
+    public enum ReplicationState: String, Sendable, Equatable {
+        /// Where the member's log diverges is unknown: one AppendEntries at a time.
+        case probe
+        /// The member is in sync: entries stream, bounded by the in-flight window.
+        case replicate
+        /// The member needs entries the leader compacted: a snapshot is being streamed.
+        case snapshot
+    }
+
     public var matchIndex: UInt64
     public var nextIndex: UInt64
-    public var state: String
+    public var state: ReplicationState
     public var isLearner: Bool
     /// Ticks since the leader last heard from this member.
     public var ticksSinceContact: Int

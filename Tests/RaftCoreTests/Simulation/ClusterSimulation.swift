@@ -332,7 +332,7 @@ struct ClusterSimulation {
             let states = sortedNodes.map { node in
                 let r = node.raft!
                 let progress = r.status.progress.sorted { $0.key < $1.key }
-                    .map { "\($0.key)=\($0.value.state)(match \($0.value.matchIndex) next \($0.value.nextIndex))" }.joined(separator: " ")
+                    .map { "\($0.key)=\($0.value.state.rawValue)(match \($0.value.matchIndex) next \($0.value.nextIndex))" }.joined(separator: " ")
                 return "\(node.id): \(r.currentRole) term \(r.currentTerm) commit \(r.commitIndex) applied \(r.appliedIndex) last \(r.lastIndex) first \(r.status.firstIndex) conf \(r.configuration.voters.sorted())/\(r.configuration.learners.sorted()) \(progress)"
             }
             throw SimulationFailure("no convergence after faults healed:\n  " + states.joined(separator: "\n  "))
