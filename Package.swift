@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Transport", targets: ["Transport"]),
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "KVServer", targets: ["KVServer"]),
+        .library(name: "ClusterAPI", targets: ["ClusterAPI"]),
         .executable(name: "kv-node", targets: ["kv-node"]),
     ],
     dependencies: [
@@ -94,11 +95,15 @@ let package = Package(
             ]
         ),
 
+        // The JSON documents kv-node serves and kv-launcher (or any client) reads: Foundation only.
+        .target(name: "ClusterAPI"),
+        .testTarget(name: "ClusterAPITests", dependencies: ["ClusterAPI"]),
+
         // The node's HTTP API (Hummingbird) and the wiring of store, transport and runtime.
         .target(
             name: "KVServer",
             dependencies: [
-                "NodeRuntime", "KVStore", "Transport", "RaftCore", "HTTPLimits",
+                "NodeRuntime", "KVStore", "Transport", "RaftCore", "HTTPLimits", "ClusterAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,14 +122,14 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "NodeRuntime", "KVStore", "RaftCore"]
+            dependencies: ["KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI"]
         ),
 
         // Process supervision, control API, event stream and the dashboard served from resources.
         .target(
             name: "Launcher",
             dependencies: [
-                "HTTPLimits",
+                "HTTPLimits", "ClusterAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -150,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "LauncherTests",
             dependencies: [
-                "Launcher",
+                "Launcher", "ClusterAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

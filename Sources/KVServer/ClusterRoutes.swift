@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 import Hummingbird
 import KVStore
@@ -10,7 +11,7 @@ struct ClusterRoutes {
     let runtime: NodeRuntime
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("cluster/status") { _, _ in JSON.response(StatusBody(await runtime.status())) }
+        router.get("cluster/status") { _, _ in JSON.response(NodeStatus(await runtime.status())) }
         router.post("cluster/join") { request, _ in await join(request) }
         router.post("cluster/remove") { request, _ in await remove(request) }
     }
@@ -95,65 +96,4 @@ struct MemberBody: Encodable {
 struct JoinBody: Encodable {
     var status: String
     var members: [MemberBody]
-}
-
-/// The `GET /cluster/status` document (field names are the API contract).
-struct StatusBody: Encodable {
-    struct Member: Encodable {
-        var id: String
-        var raft_addr: String?
-        var api_addr: String?
-        var voter: Bool
-        var match_index: UInt64?
-        var lag: UInt64?
-        var last_contact_ms: Int?
-    }
-
-    var id: String
-    var role: String
-    var term: UInt64
-    var leader: String?
-    var leader_api_addr: String?
-    var commit_index: UInt64
-    var applied_index: UInt64
-    var last_index: UInt64
-    var first_index: UInt64
-    var is_member: Bool
-    var members: [Member]
-
-    init(_ status: ClusterStatus) {
-        id = status.id.rawValue
-        role = status.role.rawValue
-        term = status.term
-        leader = status.leader?.rawValue
-        leader_api_addr = status.leaderAddress?.api.description
-        commit_index = status.commitIndex
-        applied_index = status.appliedIndex
-        last_index = status.lastIndex
-        first_index = status.firstIndex
-        is_member = status.isMember
-        members = status.members.map {
-            Member(id: $0.id.rawValue, raft_addr: $0.address?.raft.description, api_addr: $0.address?.api.description,
-                   voter: $0.isVoter, match_index: $0.matchIndex, lag: $0.lag, last_contact_ms: $0.lastContactMilliseconds)
-        }
-    }
-
-    // Optional fields are written as null rather than left out, so clients see every key.
-    func encode(to encoder: any Encoder) throws {
-        enum Keys: String, CodingKey {
-            case id, role, term, leader, leader_api_addr, commit_index, applied_index, last_index, first_index, is_member, members
-        }
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(role, forKey: .role)
-        try c.encode(term, forKey: .term)
-        try c.encode(leader, forKey: .leader)
-        try c.encode(leader_api_addr, forKey: .leader_api_addr)
-        try c.encode(commit_index, forKey: .commit_index)
-        try c.encode(applied_index, forKey: .applied_index)
-        try c.encode(last_index, forKey: .last_index)
-        try c.encode(first_index, forKey: .first_index)
-        try c.encode(is_member, forKey: .is_member)
-        try c.encode(members, forKey: .members)
-    }
 }

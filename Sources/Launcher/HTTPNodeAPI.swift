@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ClusterAPI
 import Foundation
 import NIOCore
 import NIOHTTP1

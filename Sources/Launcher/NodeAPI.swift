@@ -1,3 +1,4 @@
+import ClusterAPI
 import NIOCore
 
 /// An HTTP request the launcher sends to a node on the user's behalf.

@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 import Logging
 
@@ -29,8 +30,8 @@ public actor StatusMonitor {
     private var members: [MemberStatus] = []
     private var membersFromLeader = false
     private var lastLeader: NodeID?
-    private var lastTerm = 0
-    private var throughputAnchor: (time: ContinuousClock.Instant, commit: Int)?
+    private var lastTerm: UInt64 = 0
+    private var throughputAnchor: (time: ContinuousClock.Instant, commit: UInt64)?
     private var lastSnapshot: ClusterSnapshot?
     /// Polls from the loop and from control actions take turns, so their updates never interleave.
     private let gate = SerialGate()
@@ -154,11 +155,11 @@ public actor StatusMonitor {
         for (id, member) in after.sorted(by: { $0.key < $1.key }) {
             let nodeID = NodeID(id)
             if let previous = before[id] {
-                if previous.voter == false && member.voter == true {
+                if !previous.voter && member.voter {
                     events.record(.nodePromoted, node: nodeID, "\(id) caught up and is now a voter", severity: .success)
                 }
             } else {
-                let role = member.voter == false ? "a learner" : "a voter"
+                let role = member.voter ? "a voter" : "a learner"
                 events.record(.nodeJoined, node: nodeID, "\(id) joined the cluster as \(role)", severity: .success)
             }
         }
@@ -178,18 +179,18 @@ public actor StatusMonitor {
         guard elapsed >= .seconds(1) else { return }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let current = commit ?? anchor.commit
-        let rate = max(0, Double(current - anchor.commit)) / seconds
+        let rate = (current > anchor.commit ? Double(current - anchor.commit) : 0) / seconds
         throughputAnchor = (now, max(current, anchor.commit))
-        events.publish(ThroughputSample(time: Date().millisecondsSince1970, writesPerSecond: rate, commitIndex: current))
+        events.publish(ThroughputSample(time: Date().millisecondsSince1970, writesPerSecond: rate, commitIndex: Int(clamping: current)))
     }
 
     // MARK: Queries
 
-    /// Voters from the leader's member list (nil `voter` counts as a voter); before any node
+    /// Voters from the leader's member list; before any node
     /// reported members, the founders.
     public func voters(config: ClusterConfig) -> Set<NodeID> {
         if members.isEmpty { return Set(config.nodes.filter(\.founder).map(\.id)) }
-        return Set(members.filter { $0.voter != false }.compactMap { NodeID($0.id) })
+        return Set(members.filter(\.voter).compactMap { NodeID($0.id) })
     }
 
     public func onlineNodes() -> Set<NodeID> {
@@ -224,12 +225,12 @@ public actor StatusMonitor {
         return QuorumAssessment.assess(action, target: target, voters: voters(config: snapshot.config), up: up)
     }
 
-    private func makeSnapshot(from snapshot: SupervisorSnapshot, leader: NodeID?, term: Int, now: Date) -> ClusterSnapshot {
+    private func makeSnapshot(from snapshot: SupervisorSnapshot, leader: NodeID?, term: UInt64, now: Date) -> ClusterSnapshot {
         let views = buildViews(from: snapshot, leader: leader)
         let voters = voters(config: snapshot.config)
         let up = onlineNodes().intersection(voters).count
         return ClusterSnapshot(
-            time: now.millisecondsSince1970, nodes: views, leader: leader?.rawValue, term: term,
+            time: now.millisecondsSince1970, nodes: views, leader: leader?.rawValue, term: Int(clamping: term),
             voters: voters.count, votersUp: up,
             hasQuorum: !voters.isEmpty && up >= QuorumAssessment.majority(of: voters.count))
     }
@@ -249,12 +250,13 @@ public actor StatusMonitor {
                 id: node.id.rawValue, apiPort: node.apiPort, raftPort: node.raftPort,
                 status: current != nil ? .online : .offline,
                 role: current?.role ?? "unknown", isLeader: isLeader,
-                term: known?.term ?? 0, commitIndex: known?.commitIndex ?? 0, appliedIndex: known?.appliedIndex ?? 0,
+                term: Int(clamping: known?.term ?? 0), commitIndex: Int(clamping: known?.commitIndex ?? 0),
+                appliedIndex: Int(clamping: known?.appliedIndex ?? 0),
                 pid: record.pid.map(Int.init), state: record.state,
                 exitCode: record.lastExit?.exitCode.map(Int.init), exitSignal: record.lastExit?.signal.map(Int.init),
-                voter: member.map { $0.voter ?? true }, member: member != nil,
-                matchIndex: isLeader ? known?.commitIndex : member?.matchIndex,
-                lag: isLeader ? 0 : member?.lag, lastContactMilliseconds: isLeader ? 0 : member?.lastContactMilliseconds,
+                voter: member?.voter, member: member != nil,
+                matchIndex: (isLeader ? known?.commitIndex : member?.matchIndex).map(Int.init(clamping:)),
+                lag: isLeader ? 0 : member?.lag.map(Int.init(clamping:)), lastContactMilliseconds: isLeader ? 0 : member?.lastContactMilliseconds,
                 leader: current?.leader, founder: node.founder,
                 startedAt: record.startedAt?.millisecondsSince1970,
                 lastSeen: observation?.lastSuccess?.millisecondsSince1970,

@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 import Testing
 
@@ -20,7 +21,7 @@ struct RestartTests {
                 let commit = statuses.map(\.commitIndex).max() ?? 0
                 return statuses.allSatisfy { $0.appliedIndex == commit } ? statuses : nil
             }
-            let membersBefore = before[0].members.map { "\($0.id) \($0.raftAddr ?? "?") \($0.apiAddr ?? "?") \($0.voter)" }
+            let membersBefore = before[0].members.map { "\($0.id) \($0.raftAddress ?? "?") \($0.apiAddress ?? "?") \($0.voter)" }
             let termBefore = before.map(\.term).max() ?? 0
             let commitBefore = before.map(\.commitIndex).max() ?? 0
 
@@ -32,7 +33,7 @@ struct RestartTests {
 
             let newLeader = try await cluster.leader()
             let after = try await newLeader.client.status()
-            #expect(after.members.map { "\($0.id) \($0.raftAddr ?? "?") \($0.apiAddr ?? "?") \($0.voter)" } == membersBefore)
+            #expect(after.members.map { "\($0.id) \($0.raftAddress ?? "?") \($0.apiAddress ?? "?") \($0.voter)" } == membersBefore)
             #expect(after.term > termBefore, "a resumed cluster elects in a later term")
             #expect(after.commitIndex >= commitBefore, "the log was not restarted")
             let data = try await eventually("GET /kv after restart") { try await newLeader.client.pairs(prefix: "rs-") }

@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 
 /// The node's HTTP API as the tests use it: one method per call shape, returning the raw
@@ -33,7 +34,8 @@ struct KVClient: Sendable {
     func status() async throws -> NodeStatus {
         let reply = try await HTTP.send("GET", "\(base)/cluster/status", timeout: .seconds(5))
         guard reply.status == 200 else { throw NotYet("status: \(reply)") }
-        return try reply.decode(NodeStatus.self)
+        // The shared type names its snake_case keys itself, so no key strategy here.
+        return try JSONDecoder().decode(NodeStatus.self, from: reply.body)
     }
 
     func post(_ path: String, _ body: [String: String]) async throws -> HTTPReply {
@@ -67,31 +69,4 @@ struct KVClient: Sendable {
             return reply
         }
     }
-}
-
-/// `GET /cluster/status`, decoded with snake_case keys.
-struct NodeStatus: Decodable, Sendable {
-    struct Member: Decodable, Sendable, Equatable {
-        var id: String
-        var raftAddr: String?
-        var apiAddr: String?
-        var voter: Bool
-        var matchIndex: UInt64?
-        var lag: UInt64?
-        var lastContactMs: Int?
-    }
-
-    var id: String
-    var role: String
-    var term: UInt64
-    var leader: String?
-    var leaderApiAddr: String?
-    var commitIndex: UInt64
-    var appliedIndex: UInt64
-    var lastIndex: UInt64
-    var firstIndex: UInt64
-    var isMember: Bool
-    var members: [Member]
-
-    var isLeader: Bool { role == "leader" }
 }

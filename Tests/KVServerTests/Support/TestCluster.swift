@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 
 /// A set of `kv-node` processes under one fresh temporary directory, on ports of their

@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 import Launcher
 import NIOConcurrencyHelpers
@@ -47,11 +48,11 @@ final class FakeCluster: NodeAPI, Sendable {
         guard let node = snapshot.config.nodes.first(where: { $0.apiPort == apiPort }),
             snapshot.record(node.id).state == .running
         else { throw NodeUnreachable("nothing on \(apiPort)") }
-        let commit = state.withLockedValue { $0.revision } + 1
+        let commit = UInt64(state.withLockedValue { $0.revision } + 1)
         return NodeStatus(
             id: node.id.rawValue, role: leader?.id == node.id ? "leader" : "follower", term: 1,
             leader: leader?.id.rawValue, leaderAPIAddress: leader.map { "127.0.0.1:\($0.apiPort)" },
-            commitIndex: commit, appliedIndex: commit,
+            commitIndex: commit, appliedIndex: commit, lastIndex: commit, firstIndex: 1, isMember: true,
             members: leader?.id == node.id
                 ? members.map {
                     MemberStatus(id: $0.id.rawValue, voter: true, matchIndex: commit, lag: 0, lastContactMilliseconds: 5)
