@@ -65,59 +65,47 @@ public actor ClusterController {
     // MARK: Actions
 
     public func start(_ raw: String) async throws(ControlError) -> NodeView {
-        let id = try await existing(raw)
-        return try await serialized { () async throws(ControlError) -> NodeView in
+        try await act(on: raw) { id throws(ControlError) in
             try await supervisor.start(id, joinAddress: await joinAddress(excluding: id))
-            return try await refreshed(id)
         }
     }
 
+    /// The view afterwards, and whether there was a process to stop.
     public func stop(_ raw: String, force: Bool) async throws(ControlError) -> (NodeView, Bool) {
-        let id = try await existing(raw)
-        return try await serialized { () async throws(ControlError) -> (NodeView, Bool) in
-            let record = await supervisor.snapshot().record(id)
-            if record.state.hasProcess { try await checkQuorum(.stop, id, force: force) }
-            let stopped = try await supervisor.stop(id)
-            return (try await refreshed(id), stopped)
+        var stopped = false
+        let view = try await act(on: raw) { id throws(ControlError) in
+            if await supervisor.snapshot().record(id).state.hasProcess { try await checkQuorum(.stop, id, force: force) }
+            stopped = try await supervisor.stop(id)
         }
+        return (view, stopped)
     }
 
     public func restart(_ raw: String, force: Bool) async throws(ControlError) -> NodeView {
-        let id = try await existing(raw)
-        return try await serialized { () async throws(ControlError) -> NodeView in
+        try await act(on: raw) { id throws(ControlError) in
             if await supervisor.snapshot().record(id).state.hasProcess {
                 try await checkQuorum(.restart, id, force: force)
                 try await supervisor.stop(id)
             }
             try await supervisor.start(id, joinAddress: await joinAddress(excluding: id))
-            return try await refreshed(id)
         }
     }
 
     public func kill(_ raw: String, force: Bool) async throws(ControlError) -> NodeView {
-        let id = try await existing(raw)
-        return try await serialized { () async throws(ControlError) -> NodeView in
+        try await act(on: raw) { id throws(ControlError) in
             try await checkQuorum(.kill, id, force: force)
             try await supervisor.kill(id)
-            return try await refreshed(id)
         }
     }
 
     public func pause(_ raw: String, force: Bool) async throws(ControlError) -> NodeView {
-        let id = try await existing(raw)
-        return try await serialized { () async throws(ControlError) -> NodeView in
+        try await act(on: raw) { id throws(ControlError) in
             try await checkQuorum(.pause, id, force: force)
             try await supervisor.pause(id)
-            return try await refreshed(id)
         }
     }
 
     public func resume(_ raw: String) async throws(ControlError) -> NodeView {
-        let id = try await existing(raw)
-        return try await serialized { () async throws(ControlError) -> NodeView in
-            try await supervisor.resume(id)
-            return try await refreshed(id)
-        }
+        try await act(on: raw) { id throws(ControlError) in try await supervisor.resume(id) }
     }
 
     /// Reserves ports for a new node and starts it with `--join`; the leader admits it as a
@@ -170,6 +158,16 @@ public actor ClusterController {
         } catch {
             await gate.release()
             throw error
+        }
+    }
+
+    /// What every process action shares: the node must be configured, actions take turns, and
+    /// the answer is the node as polled after `body` ran.
+    private func act(on raw: String, _ body: (NodeID) async throws(ControlError) -> Void) async throws(ControlError) -> NodeView {
+        let id = try await existing(raw)
+        return try await serialized { () async throws(ControlError) -> NodeView in
+            try await body(id)
+            return try await refreshed(id)
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// `/api/control/...`: the process and membership actions of DESIGN.md, plus kill, pause,
-/// resume, restart, a quorum preview and log tails.
+/// `/api/control/...`: the node list, the quorum preview and log tails, and the process and
+/// membership actions, registered from one table (`ControlAction.all`).
 enum ControlRoutes {
     static func register(on router: Router<some RequestContext>, controller: ClusterController) {
         let group = router.group("api/control")
@@ -16,60 +16,13 @@ enum ControlRoutes {
             }
         }
 
-        group.post("add") { request, _ in
-            let body = try await request.body.collect(upTo: 64 * 1024)
-            return await JSONResponse.handle { () async throws(ControlError) in
-                let name = try AddRequest.nodeID(from: body)
-                let view = try await controller.add(name)
-                return JSONResponse.make(
-                    ActionResult(message: "\(view.id) added on API port \(view.apiPort); it joins through the leader", node: view),
-                    status: .created)
-            }
-        }
-
-        group.post("start/{id}") { _, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let view = try await controller.start(context.parameters.get("id") ?? "")
-                return JSONResponse.make(ActionResult(message: "\(view.id) started (pid \(view.pid ?? 0))", node: view))
-            }
-        }
-        group.post("stop/{id}") { request, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let (view, stopped) = try await controller.stop(context.parameters.get("id") ?? "", force: request.forceFlag)
-                let message = stopped ? "\(view.id) stopped" : "\(view.id) was not running"
-                return JSONResponse.make(ActionResult(message: message, node: view))
-            }
-        }
-        group.post("restart/{id}") { request, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let view = try await controller.restart(context.parameters.get("id") ?? "", force: request.forceFlag)
-                return JSONResponse.make(ActionResult(message: "\(view.id) restarted (pid \(view.pid ?? 0))", node: view))
-            }
-        }
-        group.post("kill/{id}") { request, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let view = try await controller.kill(context.parameters.get("id") ?? "", force: request.forceFlag)
-                return JSONResponse.make(ActionResult(message: "\(view.id) killed with SIGKILL", node: view))
-            }
-        }
-        group.post("pause/{id}") { request, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let view = try await controller.pause(context.parameters.get("id") ?? "", force: request.forceFlag)
-                return JSONResponse.make(ActionResult(message: "\(view.id) paused with SIGSTOP", node: view))
-            }
-        }
-        group.post("resume/{id}") { _, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let view = try await controller.resume(context.parameters.get("id") ?? "")
-                return JSONResponse.make(ActionResult(message: "\(view.id) resumed with SIGCONT", node: view))
-            }
-        }
-        group.post("delete/{id}") { request, context in
-            await JSONResponse.handle { () async throws(ControlError) in
-                let id = context.parameters.get("id") ?? ""
-                try await controller.delete(id, force: request.forceFlag)
-                return JSONResponse.make(
-                    ActionResult(message: "\(id) removed from the cluster, stopped, and its data directory deleted"))
+        for action in ControlAction.all {
+            group.on(RouterPath(action.path), method: action.method) { request, context in
+                let body = action.readsBody ? try await request.body.collect(upTo: ControlAction.maxBody) : nil
+                let input = ControlAction.Input(id: context.parameters.get("id") ?? "", force: request.forceFlag, body: body)
+                return await JSONResponse.handle { () async throws(ControlError) in
+                    JSONResponse.make(try await action.perform(input, controller), status: action.status)
+                }
             }
         }
 
