@@ -45,12 +45,11 @@ struct ClusterRoutes {
               let api = (object["api_addr"] as? String).flatMap(HostPort.init(parsing:)) else {
             return JSON.error(400, "\"raft_addr\" and \"api_addr\" must be HOST:PORT")
         }
-        if let redirect = await redirectToLeader(path: "/cluster/join") { return redirect }
         do {
             let members = try await runtime.join(id: NodeID(id), address: MemberAddress(raft: raft, api: api))
             return JSON.response(JoinBody(status: "joined", members: members.map(MemberBody.init)))
         } catch {
-            return JSON.error(error)
+            return answer(error, path: "/cluster/join")
         }
     }
 
@@ -60,21 +59,19 @@ struct ClusterRoutes {
         case .success(let parsed): id = parsed.id
         case .failure(let failure): return failure.response
         }
-        if let redirect = await redirectToLeader(path: "/cluster/remove") { return redirect }
         do {
             try await runtime.remove(id: NodeID(id))
             return JSON.response(["status": "removed", "id": id])
         } catch {
-            return JSON.error(error)
+            return answer(error, path: "/cluster/remove")
         }
     }
 
-    /// 307 to the leader (the client repeats the POST there), or 503 when none is known.
-    private func redirectToLeader(path: String) async -> Response? {
-        if await runtime.isLeader { return nil }
-        guard let leader = await runtime.leaderAddress else {
-            return JSON.error(503, "no leader is known; retry shortly")
-        }
+    /// A membership change made on a follower is answered 307 to the leader (the client
+    /// repeats the POST there), or 503 when no leader is known; other failures as usual.
+    private func answer(_ error: RuntimeError, path: String) -> Response {
+        guard case .notLeader(_, let leader) = error else { return JSON.error(error) }
+        guard let leader else { return JSON.error(503, "no leader is known; retry shortly") }
         var headers: HTTPFields = [:]
         headers[.location] = "http://\(leader.api)\(path)"
         return JSON.response(["error": "not the leader", "leader_api_addr": leader.api.description],

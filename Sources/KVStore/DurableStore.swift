@@ -114,7 +114,7 @@ public final class DurableStore: Sendable {
     public func writeAhead(
         _ ready: Ready, durable: @escaping @Sendable () -> Void = {}
     ) async throws(KVStoreError) -> UInt64? {
-        guard Self.goesThroughWriteAheadLog(ready) else { return nil }
+        guard Self.persistence(of: ready) == .writeAheadLog else { return nil }
         let entries = ready.entries
         do {
             return try await wal.append(hardState: ready.hardState, entries: entries) { [log] sequence in
@@ -172,10 +172,22 @@ public final class DurableStore: Sendable {
         return try await apply(ready, walSequence: sequence, applied: applied)
     }
 
-    /// Whether `writeAhead(ready)` makes `ready` durable in the write-ahead log: it must be
-    /// synced and carries no snapshot data (that is made durable in LMDB itself).
-    public static func goesThroughWriteAheadLog(_ ready: Ready) -> Bool {
-        ready.mustSync && ready.snapshotChunks.isEmpty && ready.snapshotToInstall == nil
+    /// How a Ready becomes durable before its messages may leave the node.
+    public enum Persistence: Sendable, Equatable {
+        /// Nothing in it must be durable first: its messages may leave at once.
+        case none
+        /// New entries, term or vote: one append and flush of the write-ahead log
+        /// (`writeAhead`), mirrored into LMDB later.
+        case writeAheadLog
+        /// Snapshot data: staged or installed in LMDB itself, in one transaction (`apply`).
+        case snapshot
+    }
+
+    /// The one place that decides how `ready` is persisted; `writeAhead` and the runtime
+    /// both ask here.
+    public static func persistence(of ready: Ready) -> Persistence {
+        guard ready.mustSync else { return .none }
+        return ready.snapshotChunks.isEmpty && ready.snapshotToInstall == nil ? .writeAheadLog : .snapshot
     }
 
     /// Whether `persistAndApply(ready)` has anything to write.

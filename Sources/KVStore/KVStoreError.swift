@@ -1,7 +1,8 @@
 import Foundation
 
-/// Everything that can go wrong below the HTTP layer, typed so that each case maps to one
-/// answer: a client mistake (400), a full disk (507), or a server fault (500).
+/// Everything that can go wrong in storage, typed so that a caller can tell a client's
+/// mistake (a key or command that cannot be stored), a full disk, a passing overload and a
+/// fault of the disk or the data directory apart.
 public enum KVStoreError: Error, Sendable, Equatable {
     /// The key's UTF-8 form is longer than LMDB accepts.
     case keyTooLarge(size: Int, limit: Int)
@@ -24,18 +25,8 @@ public enum KVStoreError: Error, Sendable, Equatable {
     /// The store was closed.
     case closed
 
-    /// The HTTP status a front end should answer with.
-    public var httpStatus: Int {
-        switch self {
-        case .keyTooLarge, .invalidKey, .invalidCommand: 400
-        case .storageFull: 507
-        case _ where isResourceExhausted: 503
-        default: 500
-        }
-    }
-
     /// Out of LMDB reader slots (`MDB_READERS_FULL`) or file descriptors (`EMFILE`,
-    /// `ENFILE`): a passing overload, answered 503 with Retry-After rather than as a fault.
+    /// `ENFILE`): a passing overload, to be retried shortly rather than treated as a fault.
     public var isResourceExhausted: Bool {
         switch self {
         case .lmdb(_, let code, _): code == Self.lmdbReadersFull || code == EMFILE || code == ENFILE

@@ -1,11 +1,25 @@
 import KVStore
+import RaftCore
 import Transport
 
 /// How a forwarded write's answer travels back from the leader: a result as
-/// `[revision u64 LE][deleted u8]`, or a failure whose code is the HTTP status it maps to.
+/// `[revision u64 LE][deleted u8]`, or a failure as a `RuntimeError` case number and its
+/// message. The numbers are this protocol's own, not HTTP's: the follower rebuilds the typed
+/// error, and only its HTTP layer decides how to answer the client.
 enum ForwardingCodec {
-    /// "I am not the leader": the follower refreshes its idea of the leader and retries.
-    static let notLeaderCode: UInt32 = 421
+    /// Wire numbers of `RuntimeError`'s cases. Never reuse a retired number.
+    enum FailureCode: UInt32 {
+        case notLeader = 1
+        case unavailable = 2
+        case timedOut = 3
+        case storageFull = 4
+        case badRequest = 5
+        case conflict = 6
+        case unprocessable = 7
+        case notFound = 8
+        case shuttingDown = 9
+        case internalError = 10
+    }
 
     static func encode(_ result: KVResult) -> [UInt8] {
         var bytes = withUnsafeBytes(of: result.revision.littleEndian) { Array($0) }
@@ -21,21 +35,36 @@ enum ForwardingCodec {
     }
 
     static func failure(_ error: RuntimeError) -> PeerResponse {
-        if case .unavailable("not the leader") = error {
-            return .failure(code: notLeaderCode, message: error.message)
+        let code: FailureCode = switch error {
+        case .notLeader: .notLeader
+        case .unavailable: .unavailable
+        case .timedOut: .timedOut
+        case .storageFull: .storageFull
+        case .badRequest: .badRequest
+        case .conflict: .conflict
+        case .unprocessable: .unprocessable
+        case .notFound: .notFound
+        case .shuttingDown: .shuttingDown
+        case .internalError: .internalError
         }
-        return .failure(code: UInt32(error.httpStatus), message: error.message)
+        return .failure(code: code.rawValue, message: error.message)
     }
 
+    /// The error a failure reply stands for; a number this node does not know is a fault of
+    /// the sender, reported with its message.
     static func error(code: UInt32, message: String) -> RuntimeError {
-        switch code {
-        case 400: .badRequest(message)
-        case 404: .notFound(message)
-        case 409: .conflict(message)
-        case 422: .unprocessable(message)
-        case 507: .storageFull
-        case 503: .unavailable(message)
-        default: .internalError(message)
+        switch FailureCode(rawValue: code) {
+        // The follower asks its own Raft who leads now; the old leader's hint is not needed.
+        case .notLeader: .notLeader(leader: nil, address: nil)
+        case .unavailable: .unavailable(message)
+        case .timedOut: .timedOut
+        case .storageFull: .storageFull
+        case .badRequest: .badRequest(message)
+        case .conflict: .conflict(message)
+        case .unprocessable: .unprocessable(message)
+        case .notFound: .notFound(message)
+        case .shuttingDown: .shuttingDown
+        case .internalError, nil: .internalError(message)
         }
     }
 }

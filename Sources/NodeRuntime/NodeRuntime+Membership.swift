@@ -16,9 +16,11 @@ extension NodeRuntime {
         }
     }
 
-    /// Admits `id` as a learner (leader only). The leader promotes it to voter on its own
-    /// once it has caught up. Joining again with the same addresses is harmless.
+    /// Admits `id` as a learner (leader only: elsewhere `.notLeader` names the leader). The
+    /// leader promotes it to voter on its own once it has caught up. Joining again with the
+    /// same addresses is harmless.
     public func join(id: NodeID, address: MemberAddress) async throws(RuntimeError) -> [MemberInfo] {
+        try requireLeadership()
         let conf = raft.configuration
         if conf.isMember(id) {
             guard members[id] == address else {
@@ -33,8 +35,10 @@ extension NodeRuntime {
         return memberList()
     }
 
-    /// Removes `id` from the configuration (leader only); the leader may remove itself.
+    /// Removes `id` from the configuration (leader only: elsewhere `.notLeader` names the
+    /// leader); the leader may remove itself.
     public func remove(id: NodeID) async throws(RuntimeError) {
+        try requireLeadership()
         guard raft.configuration.isMember(id) else { throw .notFound("no member named \(id)") }
         try await changeMembership(ConfChange(kind: .remove, node: id))
     }
@@ -59,7 +63,7 @@ extension NodeRuntime {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
         while true {
             guard !isStopped else { throw .shuttingDown }
-            guard raft.isLeader else { throw .unavailable("not the leader") }
+            try requireLeadership()
             let receipt: ProposalReceipt
             do {
                 receipt = try raft.proposeConfChange(change)
@@ -71,6 +75,11 @@ extension NodeRuntime {
             }
             if case .applied = try await awaitApplied(receipt, deadline: deadline) { return }
         }
+    }
+
+    private func requireLeadership() throws(RuntimeError) {
+        guard !raft.isLeader else { return }
+        throw .notLeader(leader: raft.currentLeader, address: leaderAddress)
     }
 
     /// A membership entry was applied: refresh addresses and the transport's peers.

@@ -1,7 +1,6 @@
 import Foundation
 import KVStore
 import RaftCore
-import Transport
 
 /// A proposal waiting for its entry to be applied. Keyed by log index: if a different
 /// entry (another term) is applied there, the proposal was lost and may be retried.
@@ -41,141 +40,21 @@ struct LeaderWaiter {
 }
 
 extension NodeRuntime {
-    // MARK: Writes
-
-    /// Replicates `command` and returns its result once applied. Any node accepts writes: a
-    /// follower forwards to the leader over the transport. Waits for a leader for up to
-    /// the request timeout; a write never hangs past it.
-    public func submit(_ command: KVCommand) async throws(RuntimeError) -> KVResult {
-        try await submit(command, forwarding: true)
-    }
-
-    func submit(_ command: KVCommand, forwarding: Bool) async throws(RuntimeError) -> KVResult {
-        do { try command.validate() } catch { throw RuntimeError(error) }
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
-        let bytes = command.encoded()
-        while true {
-            guard !isStopped else { throw .shuttingDown }
-            if storageFull { throw .storageFull }
-            if raft.isLeader {
-                if let result = try await proposeLocally(bytes, deadline: deadline) { return result }
-            } else if let leader = raft.currentLeader, forwarding {
-                if let result = try await forward(bytes, to: leader, deadline: deadline) { return result }
-            } else if !forwarding {
-                throw .unavailable("not the leader")
-            } else {
-                try await waitForLeader(until: deadline)
-            }
-        }
-    }
-
-    /// Returns nil when the proposal was lost to a leadership change (safe to retry: it was
-    /// not applied).
-    private func proposeLocally(_ bytes: [UInt8], deadline: ContinuousClock.Instant) async throws(RuntimeError) -> KVResult? {
-        let receipt: ProposalReceipt
-        do {
-            receipt = try raft.propose(bytes)
-        } catch {
-            if case .notLeader = error { return nil }
-            // Backpressure or a transfer: wait a little for it to clear, within the deadline.
-            try await pause(until: deadline, reason: RuntimeError(error))
-            return nil
-        }
-        metrics.update { $0.proposals += 1 }
-        let result: ProposalResult
-        do {
-            result = try await awaitApplied(receipt, deadline: deadline)
-        } catch {
-            metrics.update { $0.proposalsFailed += 1 }
-            throw error
-        }
-        switch result {
-        case .lost:
-            return nil
-        case .applied(let outcome):
-            return try Self.result(of: outcome)
-        }
-    }
+    // MARK: Waiting for entries
 
     /// Waits until the entry at `receipt.index` is applied (or another entry took its place,
     /// or the deadline or a shutdown fails the wait).
     func awaitApplied(_ receipt: ProposalReceipt, deadline: ContinuousClock.Instant) async throws(RuntimeError) -> ProposalResult {
         wake()
-        do {
-            return try await withCheckedThrowingContinuation { continuation in
-                waitForApply(receipt, deadline: deadline) { continuation.resume(with: $0) }
-            }
-        } catch {
-            throw error as? RuntimeError ?? .internalError("\(error)")
-        }
+        return try await withCheckedContinuation { done in
+            waitForApply(receipt, deadline: deadline) { done.resume(returning: $0) }
+        }.get()
     }
 
     /// Registers `resume` for whatever the entry at `receipt.index` turns out to be.
     func waitForApply(_ receipt: ProposalReceipt, deadline: ContinuousClock.Instant,
                       resume: @escaping @Sendable (Result<ProposalResult, RuntimeError>) -> Void) {
         proposals[receipt.index, default: []].append(PendingProposal(term: receipt.term, deadline: deadline, resume: resume))
-    }
-
-    static func result(of outcome: ApplyOutcome) throws(RuntimeError) -> KVResult {
-        switch outcome {
-        case .applied(let result), .duplicate(let result): return result
-        case .staleRequest: throw .conflict("a newer request with this Idempotency-Key's client was already applied")
-        case .requestMismatch: throw .unprocessable("Idempotency-Key reused with a different request")
-        case .resultEvicted:
-            throw .conflict("Idempotency-Key was used before and its result is no longer kept; the request was not applied again")
-        case .rejected(let error): throw RuntimeError(error)
-        case .alreadyApplied, .noop, .membership: throw .internalError("unexpected outcome \(outcome)")
-        }
-    }
-
-    private func forward(_ bytes: [UInt8], to leader: NodeID, deadline: ContinuousClock.Instant) async throws(RuntimeError) -> KVResult? {
-        let remaining = deadline - ContinuousClock.now
-        guard remaining > .zero else { throw .timedOut }
-        let response: PeerResponse
-        do {
-            response = try await transport.request(.propose(command: bytes), to: leader, timeout: remaining)
-        } catch TransportError.unknownPeer {
-            try await pause(until: deadline, reason: .unavailable("the leader's address is not known yet"))
-            return nil
-        } catch TransportError.timedOut {
-            throw .timedOut
-        } catch {
-            throw .unavailable("the leader \(leader) could not be reached: \(error)")
-        }
-        switch response {
-        case .proposeResult(let encoded):
-            guard let result = ForwardingCodec.decodeResult(encoded) else { throw .internalError("bad forwarded result") }
-            return result
-        case .failure(let code, let message):
-            if code == ForwardingCodec.notLeaderCode {
-                // Our idea of the leader is stale; nothing was proposed. Try again.
-                try await pause(until: deadline, reason: .unavailable(message))
-                return nil
-            }
-            throw ForwardingCodec.error(code: code, message: message)
-        case .readIndexResult:
-            throw .internalError("unexpected reply to a forwarded write")
-        }
-    }
-
-    /// A write forwarded by a follower: propose it here if we lead, never forward again.
-    func serveForwarded(_ incoming: IncomingPeerRequest) {
-        switch incoming.request {
-        case .propose(let bytes):
-            Task {
-                do {
-                    let command = try KVCommand(decoding: bytes)
-                    let result = try await self.submit(command, forwarding: false)
-                    incoming.respond(.proposeResult(ForwardingCodec.encode(result)))
-                } catch let error as RuntimeError {
-                    incoming.respond(ForwardingCodec.failure(error))
-                } catch {
-                    incoming.respond(ForwardingCodec.failure(.badRequest("\(error)")))
-                }
-            }
-        case .readIndex:
-            incoming.respond(.failure(code: 400, message: "read index requests travel as Raft messages"))
-        }
     }
 
     /// Hands the waiters on `entries` to the batch that applies them (see `EarlyAnswers`).
@@ -284,6 +163,7 @@ extension NodeRuntime {
         let waiting = leaderWaiters
         leaderWaiters = []
         for waiter in waiting { waiter.continuation.resume() }
+        releaseWritesAwaitingLeader()
     }
 
     func expireOverdueWaiters() {
@@ -292,6 +172,11 @@ extension NodeRuntime {
             let overdue = leaderWaiters.filter { $0.deadline <= now }
             leaderWaiters.removeAll { $0.deadline <= now }
             for waiter in overdue { waiter.continuation.resume(throwing: RuntimeError.unavailable("no leader was elected in time")) }
+        }
+        if !writesAwaitingLeader.isEmpty {
+            let overdue = writesAwaitingLeader.filter { $0.deadline <= now }
+            writesAwaitingLeader.removeAll { $0.deadline <= now }
+            for write in overdue { write.fail(write.obstacle) }
         }
         if !reads.isEmpty {
             for (id, read) in reads where read.deadline <= now {
@@ -323,5 +208,9 @@ extension NodeRuntime {
         readsAwaitingApply = []
         for waiter in leaderWaiters { waiter.continuation.resume(throwing: error) }
         leaderWaiters = []
+        let writes = writesAwaitingLeader + writesAwaitingTick
+        writesAwaitingLeader = []
+        writesAwaitingTick = []
+        for write in writes { write.fail(error) }
     }
 }

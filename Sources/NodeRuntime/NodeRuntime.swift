@@ -7,9 +7,12 @@ import Transport
 /// Owns one RaftNode and serialises everything that touches it.
 ///
 /// A single driver loop turns each `Ready` into work in the order the persistence contract
-/// demands: send the leader's replication, make new entries, term and vote durable in the
-/// write-ahead log, send the rest, copy the batch into LMDB and apply it (one transaction),
-/// answer waiters, and advance.
+/// demands (`processReady`): send the leader's replication; queue the entries already
+/// committed (durable in earlier batches) to LMDB's write thread, which applies them and
+/// answers their writers while the next step runs; make new entries, term and vote durable
+/// in the write-ahead log (one flush) and only then send the rest; queue the batch's copy
+/// into LMDB; take up membership, leadership and read changes; advance. Snapshot data takes
+/// another route: it is made durable in LMDB itself before anything is sent.
 /// While a batch is being persisted the actor is free, so messages and proposals that
 /// arrive meanwhile step the node and land in the next batch: that is the group commit.
 ///
@@ -35,8 +38,11 @@ public actor NodeRuntime {
     var reads: [UInt64: PendingRead] = [:]
     var readsAwaitingApply: [(index: UInt64, waiter: PendingRead)] = []
     var leaderWaiters: [LeaderWaiter] = []
-    /// Writes submitted from outside the actor with a completion (NodeRuntime+Inbox.swift).
+    /// Writes on their way in (NodeRuntime+Writes.swift): handed over from other threads,
+    /// waiting for a leader to be known, or parked until the next tick.
     nonisolated let inbox = ProposalInbox()
+    var writesAwaitingLeader: [PendingWrite] = []
+    var writesAwaitingTick: [PendingWrite] = []
     var nextRequestID: UInt64 = 1
 
     var storageFull = false
@@ -159,6 +165,7 @@ public actor NodeRuntime {
         raft.tick()
         resetSilentPeers()
         expireOverdueWaiters()
+        retryWritesAwaitingTick()
         wake()
     }
 
@@ -201,87 +208,29 @@ public actor NodeRuntime {
         }
     }
 
+    /// One turn of the loop, in the order the persistence contract demands (Docs/ARCHITECTURE.md,
+    /// "The Ready loop"): replication out, durable, the rest out, apply, take up changes, advance.
     private func processReady() async {
         let ready = raft.ready()
         metrics.update { $0.readyBatches += 1; $0.entriesPersisted += UInt64(ready.entries.count) }
 
-        // 0. A leader's AppendEntries go out while its own log write runs.
+        // A leader's AppendEntries go out while its own log write runs.
         transport.send(ready.replicationMessages)
 
-        // Committed entries are durable here already (they came in earlier batches), so
-        // when this batch goes through the write-ahead log they are applied, and answered,
-        // while its flush runs; so is whatever commits during the flush. A membership
-        // change waits for the flush as before: its address must be known (below) before
-        // anyone hears it was applied.
-        let applyAhead = DurableStore.goesThroughWriteAheadLog(ready)
-            && !ready.committedEntries.contains { $0.kind == .configChange }
-        if applyAhead { enqueueCommitted(ready.committedEntries) }
-
-        // 1. Durable before anything else leaves the node: new entries, term and vote go to
-        //    the write-ahead log (one flush), then the rest may be sent.
-        var walSequence: UInt64?
-        if ready.mustSync {
-            let started = ContinuousClock.now
-            let messages = ready.messages
-            // Entries taken meanwhile must queue after this Ready's own, so only then.
-            takesCommittedMeanwhile = applyAhead
-            let written = await retryingWhileFull { () throws(KVStoreError) in
-                walSequence = try await self.store.writeAhead(ready) { [transport] in transport.send(messages) }
-            }
-            takesCommittedMeanwhile = false
-            guard written else { return }
-            if walSequence != nil {
-                let elapsed = (ContinuousClock.now - started).seconds
-                metrics.update { $0.walSyncDuration.observe(elapsed) }
-            }
-        }
-        if ready.mustSync && walSequence == nil {
-            // Snapshot data: made durable in LMDB itself (two flushes) before sending.
-            let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
-            var results: [AppliedEntry] = []
-            var damaged: String?
-            let started = ContinuousClock.now
-            let committed = await retryingWhileFull { () throws(KVStoreError) in
-                do throws(KVStoreError) {
-                    results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
-                } catch .snapshotInvalid(let reason) {
-                    damaged = reason
-                }
-            }
-            guard committed else { return }
-            if let damaged {
-                // Nothing of this Ready was written or sent, and it is never advanced.
-                await receivedSnapshotFailed(reason: damaged, early: early)
-                return
-            }
-            let elapsed = (ContinuousClock.now - started).seconds
-            metrics.update { $0.syncDuration.observe(elapsed); $0.durableCommits += 1 }
-            if let snapshot = ready.snapshotToInstall {
-                reloadMembers()
-                lmdbApplied = max(lmdbApplied, snapshot.index)
-            }
+        // Durable before anything else leaves the node; the messages leave inside each step.
+        switch DurableStore.persistence(of: ready) {
+        case .none:
             transport.send(ready.messages)
-            applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
-        } else {
-            if walSequence == nil { transport.send(ready.messages) }
-            // 2. Copy the batch into LMDB and apply the committed entries (unless queued
-            //    above) on the write thread, while this loop goes on to the next batch.
-            var rest = ready
-            if applyAhead { rest.committedEntries = [] }
-            if DurableStore.writes(rest) { enqueueApply(rest, walSequence: walSequence) }
+            if DurableStore.writes(ready) { enqueueApply(ready, walSequence: nil) }
+        case .writeAheadLog:
+            guard await persistThroughWriteAheadLog(ready) else { return }
+        case .snapshot:
+            guard await persistSnapshot(ready) else { return }
         }
 
-        // RaftCore takes up a membership change at `advance`, and may message a new member
-        // in the next Ready: its address must be known by then, not once LMDB commits.
-        for entry in ready.committedEntries where entry.kind == .configChange {
-            if let change = ConfChange(decoding: entry.data) { membershipApplied(change) }
-        }
-        if let soft = ready.softState { leadershipChanged(soft) }
-        for read in ready.readStates { readConfirmed(read) }
-        for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
-
-        // 3. Advance. RaftCore counts the committed entries as applied once they are queued;
-        //    reads wait for `lmdbApplied`, which moves when LMDB has committed them.
+        takeUpChanges(of: ready)
+        // RaftCore counts the committed entries as applied once they are queued; reads wait
+        // for `lmdbApplied`, which moves when LMDB has committed them.
         raft.advance(ready)
         promoteCaughtUpLearners()
         maybeSnapshot()
@@ -291,6 +240,77 @@ public actor NodeRuntime {
             store.commitQueuedApplies()
             await withCheckedContinuation { applyRoom.append($0) }
         }
+    }
+
+    /// New entries, term and vote go to the write-ahead log (one flush), then the messages
+    /// leave, then the batch is queued for LMDB's write thread to copy and apply while this
+    /// loop goes on. Returns false when the node stopped before the flush.
+    ///
+    /// Committed entries are durable already (they came in earlier batches), so they are
+    /// applied, and answered, while this flush runs; so is whatever commits during the flush.
+    /// A membership change waits for the flush: its address must be known (`takeUpChanges`)
+    /// before anyone hears it was applied.
+    private func persistThroughWriteAheadLog(_ ready: Ready) async -> Bool {
+        let applyAhead = !ready.committedEntries.contains { $0.kind == .configChange }
+        if applyAhead { enqueueCommitted(ready.committedEntries) }
+        let started = ContinuousClock.now
+        let messages = ready.messages
+        var walSequence: UInt64?
+        // Entries taken meanwhile must queue after this Ready's own, so only now.
+        takesCommittedMeanwhile = applyAhead
+        let written = await retryingWhileFull { () throws(KVStoreError) in
+            walSequence = try await self.store.writeAhead(ready) { [transport] in transport.send(messages) }
+        }
+        takesCommittedMeanwhile = false
+        guard written else { return false }
+        metrics.update { $0.walSyncDuration.observe((ContinuousClock.now - started).seconds) }
+        var rest = ready
+        if applyAhead { rest.committedEntries = [] }
+        enqueueApply(rest, walSequence: walSequence)
+        return true
+    }
+
+    /// Snapshot chunks or an install are made durable in LMDB itself (two flushes, one
+    /// transaction, the Ready's committed entries applied in it) before anything is sent.
+    /// Returns false when the node stopped first, or the snapshot was damaged: then nothing of
+    /// this Ready was written or sent, and it is never advanced.
+    private func persistSnapshot(_ ready: Ready) async -> Bool {
+        let early = EarlyAnswers(takeProposals(waitingOn: ready.committedEntries))
+        var results: [AppliedEntry] = []
+        var damaged: String?
+        let started = ContinuousClock.now
+        let committed = await retryingWhileFull { () throws(KVStoreError) in
+            do throws(KVStoreError) {
+                results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
+            } catch .snapshotInvalid(let reason) {
+                damaged = reason
+            }
+        }
+        guard committed else { return false }
+        if let damaged {
+            await receivedSnapshotFailed(reason: damaged, early: early)
+            return false
+        }
+        metrics.update { $0.syncDuration.observe((ContinuousClock.now - started).seconds); $0.durableCommits += 1 }
+        if let snapshot = ready.snapshotToInstall {
+            reloadMembers()
+            lmdbApplied = max(lmdbApplied, snapshot.index)
+        }
+        transport.send(ready.messages)
+        applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
+        return true
+    }
+
+    /// What a Ready tells the runtime besides entries: membership, leadership and reads.
+    /// RaftCore takes up a membership change at `advance`, and may message a new member in
+    /// the next Ready: its address must be known by then, not once LMDB commits.
+    private func takeUpChanges(of ready: Ready) {
+        for entry in ready.committedEntries where entry.kind == .configChange {
+            if let change = ConfChange(decoding: entry.data) { membershipApplied(change) }
+        }
+        if let soft = ready.softState { leadershipChanged(soft) }
+        for read in ready.readStates { readConfirmed(read) }
+        for abandoned in ready.abandonedReads { readAbandoned(abandoned) }
     }
 
     /// Queues `ready` to LMDB's write thread; its proposals are answered once it is applied.

@@ -1,44 +1,39 @@
 import KVStore
 import RaftCore
 
-/// Why the runtime could not serve a request. Each case maps to one HTTP answer, so the
-/// API layer never has to guess.
+/// Why the runtime could not serve a request. The cases say what happened, not how a
+/// front end answers it: KVServer maps each one to an HTTP status in one place.
 public enum RuntimeError: Error, Sendable, Equatable {
-    /// No leader is known, or the leader did not answer in time: retry shortly (503).
+    /// This node does not lead, and the request must be made on the leader (a membership
+    /// change, or a forwarded write that reached a node that lost leadership). Carries the
+    /// leader as this node knows it, if it knows one.
+    case notLeader(leader: NodeID?, address: MemberAddress?)
+    /// No leader is known, or the leader did not answer in time: retry shortly.
     case unavailable(String)
-    /// The request's outcome is unknown: it timed out after being proposed (503). A retry
-    /// with the same Idempotency-Key is safe.
+    /// The request's outcome is unknown: it timed out after being proposed. A retry with the
+    /// same Idempotency-Key is safe.
     case timedOut
-    /// The node's disk is full (507).
+    /// The node's disk is full.
     case storageFull
-    /// The request is invalid (400).
+    /// The request is invalid.
     case badRequest(String)
-    /// The request conflicts with the cluster's state (409).
+    /// The request conflicts with the cluster's state.
     case conflict(String)
     /// The request is well formed but contradicts an earlier one, such as an
-    /// Idempotency-Key reused for a different request (422).
+    /// Idempotency-Key reused for a different request.
     case unprocessable(String)
-    /// Nothing by that name (404).
+    /// Nothing by that name.
     case notFound(String)
-    /// The node is shutting down (503).
+    /// The node is shutting down.
     case shuttingDown
-    /// An unexpected fault (500).
+    /// An unexpected fault.
     case internalError(String)
 
-    public var httpStatus: Int {
-        switch self {
-        case .unavailable, .timedOut, .shuttingDown: 503
-        case .storageFull: 507
-        case .badRequest: 400
-        case .conflict: 409
-        case .unprocessable: 422
-        case .notFound: 404
-        case .internalError: 500
-        }
-    }
-
+    /// What went wrong, in words for a client or an operator.
     public var message: String {
         switch self {
+        case .notLeader(let leader, _):
+            leader.map { "this node is not the leader; the leader is \($0)" } ?? "this node is not the leader and knows no leader"
         case .unavailable(let why): why
         case .timedOut: "the request timed out before it was applied; retry with the same Idempotency-Key to be safe"
         case .storageFull: "the node's storage is full"
@@ -48,18 +43,17 @@ public enum RuntimeError: Error, Sendable, Equatable {
     }
 
     public init(_ error: KVStoreError) {
-        switch error.httpStatus {
-        case 400: self = .badRequest("\(error)")
-        case 507: self = .storageFull
-        case 503: self = .unavailable("storage is overloaded: \(error)")
+        switch error {
+        case .keyTooLarge, .invalidKey, .invalidCommand: self = .badRequest("\(error)")
+        case .storageFull: self = .storageFull
+        case _ where error.isResourceExhausted: self = .unavailable("storage is overloaded: \(error)")
         default: self = .internalError("storage: \(error)")
         }
     }
 
     init(_ error: RaftError) {
         switch error {
-        case .notLeader(let leader):
-            self = .unavailable(leader.map { "leader \($0) is not reachable" } ?? "no leader is known")
+        case .notLeader(let leader): self = .notLeader(leader: leader, address: nil)
         case .transferInProgress: self = .unavailable("leadership is being transferred")
         case .backpressure: self = .unavailable("too many writes are in flight")
         case .configChangeInProgress: self = .conflict("another membership change is in progress")

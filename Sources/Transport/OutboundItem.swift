@@ -12,7 +12,6 @@ enum OutboundItem: Sendable {
         switch self {
         case .message(let message): RaftMessageCodec.estimatedSize(of: message)
         case .request(_, .propose(let command)): 32 + command.count
-        case .request(_, .readIndex): 32
         }
     }
 

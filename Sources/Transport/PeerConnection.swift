@@ -26,7 +26,7 @@ final class PeerConnection: Sendable {
     }
 
     private struct Waiter {
-        var continuation: CheckedContinuation<PeerResponse, any Error>
+        var reply: @Sendable (Result<PeerResponse, any Error>) -> Void
         var deadline: Scheduled<Void>
     }
 
@@ -151,24 +151,41 @@ final class PeerConnection: Sendable {
     /// Sends `request` and waits for the reply. Fails on timeout, on cancellation, and as soon
     /// as the connection it went out on drops (a reply can then no longer arrive).
     func request(_ request: PeerRequest, timeout: Duration) async throws -> PeerResponse {
-        let id = state.withLock { state in
-            defer { state.nextRequestID &+= 1 }
-            return state.nextRequestID
-        }
+        let id = nextRequestID()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-                    self.resolve(id, with: .failure(TransportError.timedOut))
-                }
-                state.withLock { $0.waiters[id] = Waiter(continuation: continuation, deadline: deadline) }
-                if Task.isCancelled {
-                    resolve(id, with: .failure(CancellationError()))
-                } else if !enqueue(CollectionOfOne(.request(id: id, request))) {
-                    resolve(id, with: .failure(TransportError.peerUnreachable(peer)))
-                }
+                send(request, id: id, timeout: timeout) { continuation.resume(with: $0) }
+                // Cancelled before the waiter was registered: `onCancel` found nothing to resolve.
+                if Task.isCancelled { resolve(id, with: .failure(CancellationError())) }
             }
         } onCancel: {
             self.resolve(id, with: .failure(CancellationError()))
+        }
+    }
+
+    /// `request(_:timeout:)` for a caller that takes the reply where it arrives: `reply` is
+    /// called exactly once, on this connection's event loop or the caller's thread, with the
+    /// same outcomes. No task is made for the wait.
+    func request(_ request: PeerRequest, timeout: Duration,
+                 reply: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void) {
+        send(request, id: nextRequestID(), timeout: timeout, reply: reply)
+    }
+
+    private func nextRequestID() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextRequestID &+= 1 }
+            return state.nextRequestID
+        }
+    }
+
+    private func send(_ request: PeerRequest, id: UInt64, timeout: Duration,
+                      reply: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void) {
+        let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            self.resolve(id, with: .failure(TransportError.timedOut))
+        }
+        state.withLock { $0.waiters[id] = Waiter(reply: reply, deadline: deadline) }
+        if !enqueue(CollectionOfOne(.request(id: id, request))) {
+            resolve(id, with: .failure(TransportError.peerUnreachable(peer)))
         }
     }
 
@@ -179,7 +196,7 @@ final class PeerConnection: Sendable {
     private func resolve(_ id: UInt64, with result: Result<PeerResponse, any Error>) {
         guard let waiter = state.withLock({ $0.waiters.removeValue(forKey: id) }) else { return }
         waiter.deadline.cancel()
-        waiter.continuation.resume(with: result)
+        waiter.reply(result)
     }
 
     // MARK: Connection lifecycle
@@ -278,7 +295,7 @@ final class PeerConnection: Sendable {
         guard let outcome else { return }
         for waiter in outcome.waiters {
             waiter.deadline.cancel()
-            waiter.continuation.resume(throwing: TransportError.peerUnreachable(peer))
+            waiter.reply(.failure(TransportError.peerUnreachable(peer)))
         }
         if outcome.report { sink.report(.unreachable(peer)) }
         let line: Logger.Message = "\(reason); dropped \(outcome.dropped) queued; retry \(outcome.attempt) in \(outcome.delay)"
@@ -350,7 +367,7 @@ final class PeerConnection: Sendable {
         reconnect?.cancel()
         for waiter in waiters {
             waiter.deadline.cancel()
-            waiter.continuation.resume(throwing: TransportError.shutdown)
+            waiter.reply(.failure(TransportError.shutdown))
         }
         try? await channel?.close()
     }

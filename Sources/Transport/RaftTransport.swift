@@ -134,6 +134,16 @@ public final class RaftTransport: Sendable {
         return try await connection.request(request, timeout: timeout)
     }
 
+    /// `request(_:to:timeout:)` for a caller that should not make a task per request: `reply`
+    /// is called exactly once, on a transport thread or the caller's, and must not block.
+    public func request(_ request: PeerRequest, to peer: NodeID, timeout: Duration,
+                        reply: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void) {
+        guard let connection = book.withLock({ $0.connections[peer] }) else {
+            return reply(.failure(TransportError.unknownPeer(peer)))
+        }
+        connection.request(request, timeout: timeout, reply: reply)
+    }
+
     // MARK: Address book
 
     /// The peers currently dialled and where.

@@ -122,9 +122,9 @@ import Testing
     }
 
     @Test func outOfReaderSlotsOrDescriptorsIsAnOverloadNotAFault() {
-        #expect(KVStoreError.lmdb(operation: "txn_begin", code: -30790, message: "MDB_READERS_FULL").httpStatus == 503)
-        #expect(KVStoreError.io(operation: "open", errno: EMFILE).httpStatus == 503)
-        #expect(KVStoreError.io(operation: "open", errno: ENFILE).httpStatus == 503)
-        #expect(KVStoreError.io(operation: "open", errno: EIO).httpStatus == 500)
+        #expect(KVStoreError.lmdb(operation: "txn_begin", code: -30790, message: "MDB_READERS_FULL").isResourceExhausted)
+        #expect(KVStoreError.io(operation: "open", errno: EMFILE).isResourceExhausted)
+        #expect(KVStoreError.io(operation: "open", errno: ENFILE).isResourceExhausted)
+        #expect(!KVStoreError.io(operation: "open", errno: EIO).isResourceExhausted)
     }
 }

@@ -207,13 +207,13 @@ import Testing
             let (alpha, beta) = (transports[0], transports[1])
             _ = EventLog(beta) { incoming in
                 switch incoming.request {
+                case .propose(let command) where command.isEmpty: incoming.respond(.failure(code: 7, message: "empty"))
                 case .propose(let command): incoming.respond(.proposeResult(command.reversed()))
-                case .readIndex: incoming.respond(.readIndexResult(index: 42))
                 }
             }
             alpha.setPeer("b", address: try address(of: beta))
 
-            #expect(try await alpha.request(.readIndex, to: "b") == .readIndexResult(index: 42))
+            #expect(try await alpha.request(.propose(command: []), to: "b") == .failure(code: 7, message: "empty"))
             let replies = try await withThrowingTaskGroup(of: (UInt8, PeerResponse).self) { group in
                 for value in UInt8(0)..<100 {
                     group.addTask { (value, try await alpha.request(.propose(command: [value, 7]), to: "b")) }
@@ -222,7 +222,7 @@ import Testing
             }
             #expect(replies.count == 100)
             for (value, reply) in replies { #expect(reply == .proposeResult([7, value])) }
-            await #expect(throws: TransportError.unknownPeer("z")) { try await alpha.request(.readIndex, to: "z") }
+            await #expect(throws: TransportError.unknownPeer("z")) { try await alpha.request(.propose(command: [1]), to: "z") }
         }
     }
 
@@ -233,7 +233,7 @@ import Testing
             alpha.setPeer("b", address: try address(of: beta))
 
             await #expect(throws: TransportError.timedOut) {
-                try await alpha.request(.readIndex, to: "b", timeout: .milliseconds(300))
+                try await alpha.request(.propose(command: [0]), to: "b", timeout: .milliseconds(300))
             }
             let pending = Task { try await alpha.request(.propose(command: [1]), to: "b", timeout: .seconds(60)) }
             try await eventually("the request reached b") { betaLog.read { $0.requests.count == 2 } }
@@ -261,7 +261,7 @@ import Testing
                 return log.read { $0.unreachable.contains("ghost") }
             }
             await #expect(throws: TransportError.peerUnreachable("ghost")) {
-                try await alpha.request(.readIndex, to: "ghost", timeout: .seconds(30))
+                try await alpha.request(.propose(command: [1]), to: "ghost", timeout: .seconds(30))
             }
         }
     }
@@ -329,7 +329,7 @@ import Testing
             }
             alpha.removePeer("b")
             #expect(alpha.peerIDs.isEmpty)
-            await #expect(throws: TransportError.unknownPeer("b")) { try await alpha.request(.readIndex, to: "b") }
+            await #expect(throws: TransportError.unknownPeer("b")) { try await alpha.request(.propose(command: [1]), to: "b") }
         }
     }
 }

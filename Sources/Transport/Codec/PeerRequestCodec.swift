@@ -3,14 +3,14 @@ import NIOCore
 /// Encodes node-to-node requests and replies. Both carry a request id chosen by the asking
 /// side so replies can arrive in any order: `[requestID: u64][kind: u8][fields]`.
 enum PeerRequestCodec {
+    /// Kind 1 of both was a read-index request and its reply, retired: ReadIndex travels as
+    /// a Raft message. Decoding it now fails like any unknown kind.
     private enum RequestKind: UInt8 {
         case propose = 0
-        case readIndex = 1
     }
 
     private enum ResponseKind: UInt8 {
         case proposeResult = 0
-        case readIndexResult = 1
         case failure = 2
     }
 
@@ -21,8 +21,6 @@ enum PeerRequestCodec {
             case .propose(let command):
                 payload.writeWire(RequestKind.propose.rawValue)
                 payload.writeWire(command)
-            case .readIndex:
-                payload.writeWire(RequestKind.readIndex.rawValue)
             }
         }
     }
@@ -34,9 +32,6 @@ enum PeerRequestCodec {
             case .proposeResult(let result):
                 payload.writeWire(ResponseKind.proposeResult.rawValue)
                 payload.writeWire(result)
-            case .readIndexResult(let index):
-                payload.writeWire(ResponseKind.readIndexResult.rawValue)
-                payload.writeWire(index)
             case .failure(let code, let message):
                 payload.writeWire(ResponseKind.failure.rawValue)
                 payload.writeWire(code)
@@ -51,7 +46,6 @@ enum PeerRequestCodec {
         let request: PeerRequest
         switch RequestKind(rawValue: try reader.readU8("request kind")) {
         case .propose: request = .propose(command: try reader.readBytes("command"))
-        case .readIndex: request = .readIndex
         case nil: throw WireError.invalidValue(field: "request kind")
         }
         try reader.finish()
@@ -64,7 +58,6 @@ enum PeerRequestCodec {
         let response: PeerResponse
         switch ResponseKind(rawValue: try reader.readU8("response kind")) {
         case .proposeResult: response = .proposeResult(try reader.readBytes("result"))
-        case .readIndexResult: response = .readIndexResult(index: try reader.readU64("index"))
         case .failure: response = .failure(code: try reader.readU32("code"), message: try reader.readString("message"))
         case nil: throw WireError.invalidValue(field: "response kind")
         }

@@ -83,13 +83,12 @@ struct MessageGenerator {
     }
 
     mutating func peerRequest() -> PeerRequestSample {
-        flag() ? .init(id: number(), request: .propose(command: bytes())) : .init(id: number(), request: .readIndex)
+        .init(id: number(), request: .propose(command: bytes()))
     }
 
     mutating func peerResponse() -> PeerResponseSample {
-        let response: PeerResponse = switch random.next() % 3 {
+        let response: PeerResponse = switch random.next() % 2 {
         case 0: .proposeResult(bytes())
-        case 1: .readIndexResult(index: number())
         default: .failure(code: UInt32(truncatingIfNeeded: number()), message: nodeID().rawValue)
         }
         return .init(id: number(), response: response)

@@ -1,0 +1,171 @@
+import Foundation
+import KVStore
+import RaftCore
+import Transport
+
+/// The one write path. Whatever its origin (a client of this node through `submit`, or a
+/// follower's forward arriving over the transport) a write becomes a `PendingWrite` and goes
+/// through `propose(_:)`, which, on the actor:
+/// - proposes it to RaftCore when this node leads, and answers it when its entry is applied;
+/// - forwards it to the leader when another node leads (unless it was forwarded already);
+/// - parks it until a leader is known, or until the next tick when the leader pushes back.
+/// A write whose entry lost its index to another leader's entry was not applied: it goes
+/// round again. Nothing here starts a task per write, and nothing runs on Swift's shared pool:
+/// the actor runs on the transport's event loop, and answers are callbacks.
+extension NodeRuntime {
+    /// Replicates `command` and calls `completion` once with its result, on an arbitrary
+    /// thread; `completion` must not block. Any node accepts writes: a follower forwards to
+    /// the leader. A write waits for a leader for up to the request timeout, never longer.
+    public nonisolated func submit(_ command: KVCommand,
+                                   completion: @escaping @Sendable (Result<KVResult, RuntimeError>) -> Void) {
+        do { try command.validate() } catch { return completion(.failure(RuntimeError(error))) }
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
+        enqueue(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: true, completion: completion))
+    }
+
+    /// `submit(_:completion:)` for a caller in a task.
+    public nonisolated func submit(_ command: KVCommand) async throws(RuntimeError) -> KVResult {
+        try await withCheckedContinuation { done in submit(command) { done.resume(returning: $0) } }.get()
+    }
+
+    /// Hands `write` to the actor from any thread; one job drains whatever has gathered.
+    nonisolated func enqueue(_ write: PendingWrite) {
+        guard inbox.add(write) else { return }
+        Task(executorPreference: executor) { await self.drainInbox() }
+    }
+
+    func drainInbox() {
+        for write in inbox.takeAll() { propose(write) }
+        wake()
+    }
+
+    /// Takes `write` one step further: into the log, to the leader, or into a wait.
+    func propose(_ write: PendingWrite) {
+        guard !isStopped else { return write.fail(.shuttingDown) }
+        guard ContinuousClock.now < write.deadline else { return write.fail(write.obstacle) }
+        if storageFull { return write.fail(.storageFull) }
+        if raft.isLeader {
+            appendToLog(write)
+        } else if !write.mayForward {
+            write.fail(.notLeader(leader: raft.currentLeader, address: raft.currentLeader.flatMap { members[$0] }))
+        } else if let leader = raft.currentLeader {
+            forward(write, to: leader)
+        } else {
+            writesAwaitingLeader.append(write)
+        }
+    }
+
+    private func appendToLog(_ write: PendingWrite) {
+        let receipt: ProposalReceipt
+        do {
+            receipt = try raft.propose(write.command)
+        } catch {
+            // Backpressure or a leadership transfer: try again at the next tick.
+            return retryAtNextTick(write, obstacle: RuntimeError(error))
+        }
+        metrics.update { $0.proposals += 1 }
+        waitForApply(receipt, deadline: write.deadline) { [self] result in
+            switch result {
+            case .success(.applied(let outcome)):
+                write.completion(Result { () throws(RuntimeError) in try Self.result(of: outcome) })
+            case .success(.lost):
+                // Another leader's entry took the index: nothing was applied, so go again.
+                enqueue(write)
+            case .failure(let error):
+                metrics.update { $0.proposalsFailed += 1 }
+                write.fail(error)
+            }
+        }
+    }
+
+    /// Sends `write` to the leader and answers it with the leader's answer. A leader that
+    /// turns out not to lead has proposed nothing, so the write is retried here.
+    private func forward(_ write: PendingWrite, to leader: NodeID) {
+        let request = PeerRequest.propose(command: write.command)
+        transport.request(request, to: leader, timeout: write.deadline - ContinuousClock.now) { [self] reply in
+            switch reply {
+            case .success(.proposeResult(let encoded)):
+                guard let result = ForwardingCodec.decodeResult(encoded) else {
+                    return write.fail(.internalError("the leader's answer to a forwarded write did not decode"))
+                }
+                write.completion(.success(result))
+            case .success(.failure(let code, let message)):
+                let error = ForwardingCodec.error(code: code, message: message)
+                if case .notLeader = error {
+                    // Our idea of the leader is stale: learn the new one, then go again.
+                    retryAtNextTick(write, obstacle: .unavailable("the leader changed while the write was forwarded"))
+                } else {
+                    write.fail(error)
+                }
+            case .failure(TransportError.unknownPeer):
+                retryAtNextTick(write, obstacle: .unavailable("the leader's address is not known yet"))
+            case .failure(TransportError.timedOut):
+                write.fail(.timedOut)
+            case .failure(let error):
+                // The connection dropped with the write on it: its outcome is unknown.
+                write.fail(.unavailable("the leader \(leader) could not be reached: \(error)"))
+            }
+        }
+    }
+
+    /// Parks `write` until the next tick, recording why it could not go ahead now.
+    private nonisolated func retryAtNextTick(_ write: PendingWrite, obstacle: RuntimeError) {
+        var write = write
+        write.obstacle = obstacle
+        Task(executorPreference: executor) { await self.deferWrite(write) }
+    }
+
+    private func deferWrite(_ write: PendingWrite) {
+        guard !isStopped else { return write.fail(.shuttingDown) }
+        writesAwaitingTick.append(write)
+    }
+
+    /// Called each tick: writes parked by backpressure, a transfer or a stale leader go again.
+    func retryWritesAwaitingTick() {
+        guard !writesAwaitingTick.isEmpty else { return }
+        let due = writesAwaitingTick
+        writesAwaitingTick = []
+        for write in due { propose(write) }
+    }
+
+    /// A leader is known again: writes that waited for one go ahead.
+    func releaseWritesAwaitingLeader() {
+        guard !writesAwaitingLeader.isEmpty else { return }
+        let waiting = writesAwaitingLeader
+        writesAwaitingLeader = []
+        for write in waiting { propose(write) }
+    }
+
+    /// A write forwarded by a follower: proposed here if this node leads, never forwarded again.
+    func serveForwarded(_ incoming: IncomingPeerRequest) {
+        switch incoming.request {
+        case .propose(let bytes):
+            let command: KVCommand
+            do {
+                command = try KVCommand(decoding: bytes)
+                try command.validate()
+            } catch {
+                return incoming.respond(ForwardingCodec.failure(RuntimeError(error)))
+            }
+            let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
+            propose(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: false) { result in
+                switch result {
+                case .success(let result): incoming.respond(.proposeResult(ForwardingCodec.encode(result)))
+                case .failure(let error): incoming.respond(ForwardingCodec.failure(error))
+                }
+            })
+        }
+    }
+
+    static func result(of outcome: ApplyOutcome) throws(RuntimeError) -> KVResult {
+        switch outcome {
+        case .applied(let result), .duplicate(let result): return result
+        case .staleRequest: throw .conflict("a newer request with this Idempotency-Key's client was already applied")
+        case .requestMismatch: throw .unprocessable("Idempotency-Key reused with a different request")
+        case .resultEvicted:
+            throw .conflict("Idempotency-Key was used before and its result is no longer kept; the request was not applied again")
+        case .rejected(let error): throw RuntimeError(error)
+        case .alreadyApplied, .noop, .membership: throw .internalError("unexpected outcome \(outcome)")
+        }
+    }
+}
