@@ -1,4 +1,4 @@
-/// Builds the kv-node command line from the persisted configuration, following DESIGN.md:
+/// Builds the kv-node command line from the persisted configuration, following Docs/LAUNCHER.md:
 /// founders bootstrap until the cluster has had a leader, nodes added later join through a
 /// member's API, and every node gets its own directory under the data directory.
 public struct NodeArguments: Sendable {

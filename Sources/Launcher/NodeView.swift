@@ -1,4 +1,4 @@
-/// A node as `/api/control/nodes` and the dashboard show it: DESIGN.md's fields first, then
+/// A node as `/api/control/nodes` and the dashboard show it: the fields Docs/LAUNCHER.md lists first, then
 /// what the launcher adds (process state, exit status, replication progress).
 public struct NodeView: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {

@@ -1,7 +1,7 @@
 import Glibc
 
 /// Where each node listens: slot i (1-based) has its API on `basePort + 10(i-1)` and its Raft
-/// port one above, as DESIGN.md fixes for the default cluster. Slots, not ids, own ports, so a
+/// port one above, as Docs/LAUNCHER.md fixes for the default cluster. Slots, not ids, own ports, so a
 /// node called "db-east" still gets a predictable pair.
 public struct PortPlan: Sendable, Equatable {
     public let basePort: Int

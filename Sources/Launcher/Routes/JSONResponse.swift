@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// JSON responses in the shapes DESIGN.md fixes: payloads as they are, errors as `{"error": "..."}`.
+/// JSON responses in the shapes Docs/LAUNCHER.md fixes: payloads as they are, errors as `{"error": "..."}`.
 enum JSONResponse {
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let encoder = JSONEncoder()

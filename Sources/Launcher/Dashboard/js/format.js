@@ -35,5 +35,5 @@ export function asJSON(text) {
   try { return JSON.parse(t); } catch { return null; }
 }
 
-/** Node ids as the launcher accepts them (DESIGN.md). */
+/** Node ids as the launcher accepts them (Docs/LAUNCHER.md). */
 export const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
