@@ -39,6 +39,23 @@ struct HostileMessageTests {
         try Self.expectStillCommits(cluster)
     }
 
+    @Test("an append naming prevLogIndex UInt64.max while the follower's newest entries are being written is rejected, not a trap")
+    func prevLogIndexAtTheTopDuringAWrite() throws {
+        let cluster = try Self.steadyCluster()
+        let last = cluster["n2"].lastIndex
+        // n2 takes a new entry and its Ready is out: the entry is in its unstable tail.
+        let newEntry = AppendRequest(prevLogIndex: last, prevLogTerm: 2, entries: [Entry(term: 2, index: last + 1)], leaderCommit: last)
+        let (_, ready) = cluster.beginReady("n2") { $0.step(Message(from: "n1", to: "n2", term: 2, body: .append(newEntry))) }
+        #expect(ready.entries.map(\.index) == [last + 1])
+        cluster.inject(Message(from: "n1", to: "n2", term: 2,
+                               body: .append(AppendRequest(prevLogIndex: .max, prevLogTerm: 2, entries: [], leaderCommit: .max))))
+        cluster.complete(ready, on: "n2")
+        let answers = cluster.drop { $0.from == "n2" }.compactMap(\.body.appendResponse)
+        #expect(answers.contains { !$0.success && $0.index == .max && $0.hintIndex == last + 2 })
+        #expect(cluster["n2"].lastIndex == last + 1)
+        try Self.expectStillCommits(cluster)
+    }
+
     @Test("an append whose entry indexes jump, overflow or run past the sender's term is refused and changes no log")
     func appendWithMalformedEntries() throws {
         let cluster = try Self.steadyCluster()

@@ -1,44 +1,44 @@
 /// The AppendEntries messages sent to one follower and not yet acknowledged, by the last
 /// index each carried. Bounding this window is what keeps a pipelined leader from flooding
 /// a slow follower.
-struct Inflights: Sendable {
-    let capacity: Int
+package struct Inflights: Sendable {
+    package let capacity: Int
     /// Entry bytes that may be outstanding at once: a follower that is slow to answer is sent
     /// at most this much more, whatever the message count allows.
-    let byteCapacity: Int
+    package let byteCapacity: Int
     private var lastIndexes: [UInt64] = []
     private var sizes: [Int] = []
     private var head = 0
-    private(set) var bytes = 0
+    package private(set) var bytes = 0
 
-    init(capacity: Int, byteCapacity: Int = .max) {
+    package init(capacity: Int, byteCapacity: Int = .max) {
         self.capacity = max(1, capacity)
         self.byteCapacity = max(1, byteCapacity)
     }
 
-    var count: Int { lastIndexes.count - head }
-    var isFull: Bool { count >= capacity || bytes >= byteCapacity }
+    package var count: Int { lastIndexes.count - head }
+    package var isFull: Bool { count >= capacity || bytes >= byteCapacity }
 
-    mutating func add(_ lastIndex: UInt64, bytes size: Int = 0) {
+    package mutating func add(_ lastIndex: UInt64, bytes size: Int = 0) {
         lastIndexes.append(lastIndex)
         sizes.append(size)
         bytes += size
     }
 
     /// Forgets every message whose entries are all at or below `index` (acknowledged).
-    mutating func free(upTo index: UInt64) {
+    package mutating func free(upTo index: UInt64) {
         while head < lastIndexes.count && lastIndexes[head] <= index { releaseHead() }
         compactIfNeeded()
     }
 
     /// Frees one slot; used when a fresh heartbeat answer shows the follower alive while the
     /// window is full, so one lost acknowledgement cannot stall replication.
-    mutating func freeFirst() {
+    package mutating func freeFirst() {
         if head < lastIndexes.count { releaseHead() }
         compactIfNeeded()
     }
 
-    mutating func reset() {
+    package mutating func reset() {
         lastIndexes.removeAll(keepingCapacity: true)
         sizes.removeAll(keepingCapacity: true)
         head = 0

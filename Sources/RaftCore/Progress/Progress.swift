@@ -5,57 +5,57 @@
 /// - `replicate`: the follower is in sync; stream entries optimistically, bounded by the
 ///   in-flight window.
 /// - `snapshot`: the follower needs entries we compacted; stream a snapshot instead.
-struct Progress: Sendable {
-    enum State: Sendable, Equatable {
+package struct Progress: Sendable {
+    package enum State: Sendable, Equatable {
         case probe
         case replicate
         case snapshot(SnapshotTransfer)
     }
 
     /// The snapshot being streamed to this follower and how much of it was acknowledged.
-    struct SnapshotTransfer: Sendable, Equatable {
-        var metadata: SnapshotMetadata
+    package struct SnapshotTransfer: Sendable, Equatable {
+        package var metadata: SnapshotMetadata
         /// Bytes acknowledged by the follower; the next chunk starts here.
-        var ackedOffset: UInt64
+        package var ackedOffset: UInt64
         /// Bytes sent (the next chunk to send starts here) while waiting for acknowledgement.
-        var sentOffset: UInt64
-        var sentLast: Bool
+        package var sentOffset: UInt64
+        package var sentLast: Bool
         /// Ticks since the follower last acknowledged a chunk; a stalled transfer restarts.
-        var idleTicks: Int
+        package var idleTicks: Int
     }
 
-    var match: UInt64 = 0
-    var next: UInt64
-    var state: State = .probe
-    var isLearner: Bool
+    package var match: UInt64 = 0
+    package var next: UInt64
+    package var state: State = .probe
+    package var isLearner: Bool
     /// In probe state: the leader tick at which the one outstanding probe left, nil when
     /// none is. Another probe goes only after its answer, or after `probeRetryTicks`.
-    var probeSentAt: UInt64?
-    var inflights: Inflights
+    package var probeSentAt: UInt64?
+    package var inflights: Inflights
     /// Ticks since we last heard from this member (for status and lag reporting).
-    var ticksSinceContact = 0
+    package var ticksSinceContact = 0
     /// The commit index last sent, so a commit advance can be announced without new entries.
-    var sentCommit: UInt64 = 0
+    package var sentCommit: UInt64 = 0
     /// `match` as of the previous heartbeat, and how many heartbeat intervals in a row it has
     /// not moved while entries were outstanding: a follower stalled for several intervals
     /// probably lost a message, so the leader re-probes it.
-    var matchAtLastHeartbeat: UInt64 = 0
-    var stalledIntervals = 0
+    package var matchAtLastHeartbeat: UInt64 = 0
+    package var stalledIntervals = 0
     /// The leader tick at which the newest heartbeat this member answered was sent: fresh
     /// evidence that it follows us, which an old message processed late can never be.
-    var answeredHeartbeatSentAt: UInt64
+    package var answeredHeartbeatSentAt: UInt64
 
-    init(next: UInt64, isLearner: Bool, maxInflight: Int, maxInflightBytes: Int = .max, now leaderTick: UInt64 = 0) {
+    package init(next: UInt64, isLearner: Bool, maxInflight: Int, maxInflightBytes: Int = .max, now leaderTick: UInt64 = 0) {
         self.next = next
         self.isLearner = isLearner
         self.inflights = Inflights(capacity: maxInflight, byteCapacity: maxInflightBytes)
         self.answeredHeartbeatSentAt = leaderTick
     }
 
-    var probeSent: Bool { probeSentAt != nil }
+    package var probeSent: Bool { probeSentAt != nil }
 
     /// Whether sending another AppendEntries now would exceed what this state allows.
-    var isPaused: Bool {
+    package var isPaused: Bool {
         switch state {
         case .probe: return probeSentAt != nil
         case .replicate: return inflights.isFull
@@ -63,7 +63,7 @@ struct Progress: Sendable {
         }
     }
 
-    mutating func becomeProbe() {
+    package mutating func becomeProbe() {
         if case .snapshot(let transfer) = state {
             // After a snapshot the follower holds everything up to the snapshot index.
             next = max(match, transfer.metadata.index) + 1
@@ -76,7 +76,7 @@ struct Progress: Sendable {
         inflights.reset()
     }
 
-    mutating func becomeReplicate() {
+    package mutating func becomeReplicate() {
         state = .replicate
         next = match + 1
         probeSentAt = nil
@@ -84,7 +84,7 @@ struct Progress: Sendable {
         inflights.reset()
     }
 
-    mutating func becomeSnapshot(_ metadata: SnapshotMetadata) {
+    package mutating func becomeSnapshot(_ metadata: SnapshotMetadata) {
         state = .snapshot(SnapshotTransfer(metadata: metadata, ackedOffset: 0, sentOffset: 0, sentLast: false, idleTicks: 0))
         probeSentAt = nil
         inflights.reset()
@@ -92,21 +92,22 @@ struct Progress: Sendable {
 
     /// Records an acknowledgement that the follower's log matches up to `index`.
     /// Returns false when the acknowledgement is stale (nothing new was learned).
-    mutating func acknowledge(upTo index: UInt64) -> Bool {
+    package mutating func acknowledge(upTo index: UInt64) -> Bool {
         var updated = false
         if index > match {
             match = index
             updated = true
             probeSentAt = nil
         }
-        next = max(next, index + 1)
+        // Saturates: `step` refuses indexes past our log, but this type does not rely on it.
+        next = max(next, index == .max ? index : index + 1)
         return updated
     }
 
     /// Handles a rejected AppendEntries for `rejected` (its prevLogIndex) and the follower's
     /// hint. `lastIndexOfTerm` finds the leader's last entry of a term, if it has that term.
     /// Returns false when the rejection is stale.
-    mutating func backOff(rejected: UInt64, hintIndex: UInt64, hintTerm: UInt64,
+    package mutating func backOff(rejected: UInt64, hintIndex: UInt64, hintTerm: UInt64,
                           lastIndexOfTerm: (UInt64) -> UInt64?) -> Bool {
         if state == .replicate {
             // Rejections of indexes we already know match are answers to old messages.
