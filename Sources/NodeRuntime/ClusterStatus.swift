@@ -23,7 +23,7 @@ public struct ClusterStatus: Sendable {
     public var lastIndex: UInt64
     public var firstIndex: UInt64
     public var members: [Member]
-    /// True when this node is not part of the configuration (removed, or not yet admitted).
+    /// False when this node is not part of the configuration (removed, or not yet admitted).
     public var isMember: Bool
     /// Peer messages RaftCore refused before acting on them, by reason.
     public var droppedMessages = DroppedMessages()
