@@ -75,10 +75,21 @@ let package = Package(
         .testTarget(
             name: "NodeRuntimeTests",
             dependencies: [
-                "NodeRuntime", "KVStore", "RaftCore", "Transport",
+                "NodeRuntime", "KVStore", "RaftCore", "Transport", "RuntimeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        // Runtimes in one process on real stores and loopback transports, for the runtime's
+        // and the HTTP routes' tests.
+        .target(
+            name: "RuntimeTestSupport",
+            dependencies: [
+                "NodeRuntime", "KVStore", "RaftCore", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/RuntimeTestSupport"
         ),
 
         // Connection cap and idle timeout shared by kv-node's and kv-launcher's HTTP servers.
