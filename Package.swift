@@ -135,6 +135,18 @@ let package = Package(
             name: "KVServerTests",
             dependencies: ["KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI"]
         ),
+        // The HTTP routes driven without sockets (HummingbirdTesting's router mode) against a
+        // real in-process runtime. Not named *KVServerTests*: scripts/test-all.sh selects the
+        // process tests by that name.
+        .testTarget(
+            name: "KVServerRouteTests",
+            dependencies: [
+                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "RuntimeTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
 
         // Process supervision, control API, event stream and the dashboard served from resources.
         .target(

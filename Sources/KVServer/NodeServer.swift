@@ -95,11 +95,7 @@ public enum NodeServer {
         }
         await runtime.start()
 
-        let router = Router()
-        router.add(middleware: RequestTimingMiddleware(metrics: metrics))
-        KVRoutes(runtime: runtime, store: store, maxPageBytes: options.maxPageBytes).register(on: router)
-        ClusterRoutes(runtime: runtime).register(on: router)
-        ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
+        let router = Self.router(runtime: runtime, store: store, metrics: metrics, maxPageBytes: options.maxPageBytes)
         let operations = KVOperations(runtime: runtime, store: store)
         let connections = ConnectionLimit(maximum: options.http.maxConnections)
         let idleTimeout = options.http.idleTimeout
@@ -124,6 +120,20 @@ public enum NodeServer {
             logger: logger
         ))
         try await group.run()
+    }
+}
+
+extension NodeServer {
+    /// The Hummingbird routes of the API (`store` and `metrics` are the runtime's). One
+    /// function so the route tests drive exactly the router kv-node serves.
+    static func router(runtime: NodeRuntime, store: DurableStore, metrics: NodeMetrics,
+                       maxPageBytes: Int) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestTimingMiddleware(metrics: metrics))
+        KVRoutes(runtime: runtime, store: store, maxPageBytes: maxPageBytes).register(on: router)
+        ClusterRoutes(runtime: runtime).register(on: router)
+        ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
+        return router
     }
 }
 

@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+@testable import KVServer
+import NodeRuntime
+import RuntimeTestSupport
+import Testing
+
+/// kv-node's router, driven without sockets (HummingbirdTesting's `.router` mode) over a real
+/// single-node runtime.
+///
+/// kv-node answers PUT, GET and DELETE of one key in `KVFastPathHandler`, a NIO handler in
+/// front of Hummingbird, and only the rest reaches this router. Both paths call the same
+/// `KVOperations` and write the same `KVReply`, so what these tests show for single keys
+/// holds for both; the fast path's own parsing is covered by the process tests
+/// (Tests/KVServerTests).
+struct RouteHarness {
+    let client: any TestClientProtocol
+    let node: RuntimeNode
+
+    static func with(maxPageBytes: Int = NodeOptions.defaultMaxPageBytes,
+                     _ body: @Sendable (RouteHarness) async throws -> Void) async throws {
+        try await withRuntimeCluster(voters: 1) { cluster in
+            let node = try await cluster.leader()
+            let router = NodeServer.router(runtime: node.runtime, store: node.store, metrics: node.metrics,
+                                           maxPageBytes: maxPageBytes)
+            let app = Application(router: router,
+                                  configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0),
+                                                                          serverName: NodeServer.name))
+            try await app.test(.router) { client in try await body(RouteHarness(client: client, node: node)) }
+        }
+    }
+
+    func request(_ method: HTTPRequest.Method, _ uri: String, json: [String: Any]? = nil,
+                 headers: HTTPFields = [:]) async throws -> TestResponse {
+        let body = try json.map { ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: $0)) }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body)
+    }
+
+    func request(_ method: HTTPRequest.Method, _ uri: String, raw: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: raw))
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The body as a JSON object, or nil when it is not one.
+    var object: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+    }
+
+    /// True when the body has the one error shape the API uses: `{"error": "..."}`.
+    var isErrorDocument: Bool {
+        guard let object, object.count == 1, let message = object["error"] as? String else { return false }
+        return !message.isEmpty && headers[.contentType] == "application/json"
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let nextStartAfter = HTTPField.Name("X-Next-Start-After")!
+}
