@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: unit tests, the seeded Raft simulation, the real-process
-# node tests, the network-partition suite (as root; Tests/partition), and (when Python
-# Playwright and chromium are installed) the browser tests.
+# Runs every test of the project: unit tests, the seeded Raft simulation, the embedding
+# example (Examples/EmbeddedRaft), the real-process node tests, the network-partition suite
+# (as root; Tests/partition), and (when Python Playwright and chromium are installed) the
+# browser tests.
 # Phases run one after another so CPU-heavy simulation never starves the timing of the
 # process-level tests on a small machine.
 set -euo pipefail
@@ -12,6 +13,8 @@ echo "== unit tests"
 swift test --skip-build --skip "Simulation|KVServerTests"
 echo "== Raft cluster simulation"
 swift test --skip-build --filter "Simulation"
+echo "== Examples/EmbeddedRaft: a 3-node cluster on the RaftCore product alone"
+swift run --package-path Examples/EmbeddedRaft
 echo "== kv-node processes"
 swift test --skip-build --filter "KVServerTests"
 echo "== partitions: kv-node processes in network namespaces, cut and healed with nftables"
