@@ -21,6 +21,11 @@ struct KVRoutes {
         router.get("kv/**") { request, _ in await get(request) }
         router.delete("kv/**") { request, _ in await delete(request) }
         router.get("kv") { request, _ in await list(request) }
+        // `/kv/` and `/kv` name no key: a write or delete there is a client mistake (400), not
+        // a missing endpoint.
+        for method in [HTTPRequest.Method.put, .delete] {
+            router.on("kv", method: method) { _, _ in JSON.error(400, "the key is empty: use /kv/{key}") }
+        }
         for method in [HTTPRequest.Method.post, .patch] {
             router.on("kv/**", method: method) { _, _ in
                 var response = JSON.error(405, "use PUT to write, GET to read and DELETE to remove a key")

@@ -98,13 +98,11 @@ import Testing
             }
 
             // Docs/API.md: an empty key is 400. `/kv/` is too short for kv-node's fast path
-            // (KVFastRequest wants a key after `/kv/`) and no route matches it, so both
-            // kv-node and this router answer 404 "no such endpoint". (GET /kv/ is the listing.)
-            await withKnownIssue("PUT and DELETE /kv/ answer 404, not 400") {
-                for method: HTTPRequest.Method in [.put, .delete] {
-                    let response = try await api.request(method, "/kv/", json: method == .put ? ["value": "x"] : nil)
-                    #expect(response.status == .badRequest, "\(method) /kv/: \(response.status) \(response.text)")
-                }
+            // (KVFastRequest wants a key after `/kv/`), so the router answers it. (GET /kv/ is
+            // the listing.)
+            for method: HTTPRequest.Method in [.put, .delete] {
+                let response = try await api.request(method, "/kv/", json: method == .put ? ["value": "x"] : nil)
+                #expect(response.status == .badRequest, "\(method) /kv/: \(response.status) \(response.text)")
             }
 
             let post = try await api.request(.post, "/kv/a", json: ["value": "x"])

@@ -35,9 +35,13 @@ extension RaftNode {
         }
     }
 
-    /// Whether `peer` holds every entry the leader has (a learner ready for promotion).
+    /// Whether `peer` holds every entry the leader has, give or take `lag` (a learner ready
+    /// for promotion). It must also have answered at all, and within the last election
+    /// timeout: in a young log a lag allowance alone would vouch for a learner that never
+    /// answered, and promoting it would add a voter that cannot vote.
     public func isCaughtUp(_ peer: NodeID, within lag: UInt64 = 0) -> Bool {
-        guard role == .leader, let pr = progress[peer] else { return false }
+        guard role == .leader, let pr = progress[peer], pr.match > 0,
+              pr.ticksSinceContact < config.electionTicks else { return false }
         return pr.match + lag >= log.lastIndex
     }
 

@@ -93,4 +93,26 @@ struct MembershipTests {
         cluster.stabilize()
         #expect(cluster["n1"].configuration.learners == ["n4", "n5"])
     }
+
+    @Test("a learner counts as caught up only once it has answered, and only while it keeps answering")
+    func caughtUpNeedsAnAnswer() throws {
+        let cluster = TestCluster(size: 3, spares: 1)
+        #expect(cluster.elect("n1"))
+        // n4 is unreachable from the start: in a log this short, a lag allowance alone would
+        // call it caught up, and promoting it would add a voter that never answers.
+        cluster.isolate("n4")
+        _ = try cluster.with("n1") { node throws(RaftError) in try node.proposeConfChange(ConfChange(kind: .addLearner, node: "n4")) }
+        cluster.stabilize()
+        #expect(cluster["n1"].configuration.learners == ["n4"])
+        #expect(!cluster["n1"].isCaughtUp("n4", within: 16), "never answered")
+
+        cluster.heal()
+        cluster.run(ticks: 3)
+        cluster.stabilize()
+        #expect(cluster["n1"].isCaughtUp("n4"), "answered and holds every entry")
+
+        cluster.isolate("n4")
+        cluster.run(ticks: 25, except: ["n4"])
+        #expect(!cluster["n1"].isCaughtUp("n4", within: 16), "silent for an election timeout")
+    }
 }
