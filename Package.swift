@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Pure Raft: standard library only, deterministic, no I/O.
@@ -40,13 +43,17 @@ let package = Package(
         .executableTarget(name: "KVStoreCrashChild", dependencies: ["KVStore"], path: "Tests/KVStoreCrashChild"),
         .executableTarget(name: "StorageBenchmark", dependencies: ["KVStore"], path: "Benchmarks/StorageBenchmark"),
 
-        // TCP transport between nodes: framing, versioned codec, per-peer connections.
+        // TCP transport between nodes: framing, versioned codec, per-peer connections,
+        // optional mutual TLS.
         .target(
             name: "Transport",
             dependencies: [
                 "RaftCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -55,10 +62,21 @@ let package = Package(
             dependencies: [
                 "Transport",
                 "RaftCore",
+                "TLSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Certificate authorities and node certificates made in memory for the TLS tests.
+        .target(
+            name: "TLSTestSupport",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/TLSTestSupport"
         ),
         .executableTarget(
             name: "TransportBenchmark",
@@ -133,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI"]
+            dependencies: ["KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI", "TLSTestSupport"]
         ),
         // The HTTP routes driven without sockets (HummingbirdTesting's router mode) against a
         // real in-process runtime. Not named *KVServerTests*: scripts/test-all.sh selects the

@@ -54,6 +54,11 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
     case unsupportedVersion(UInt16)
     case wrongCluster(String)
     case invalidSender(NodeID)
+    /// With TLS: the sender id is not a name in the certificate the connection presented.
+    case certificateMismatch(NodeID, names: [String])
+    /// With TLS: the sender is not in the receiver's address book (not a member, nor a
+    /// learner whose addition it has applied).
+    case unknownSender(NodeID)
     /// A refusal whose code this version does not know; kept so it can still be reported.
     case other(code: UInt8, reason: String)
 
@@ -62,6 +67,8 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion: 1
         case .wrongCluster: 2
         case .invalidSender: 3
+        case .certificateMismatch: 4
+        case .unknownSender: 5
         case .other(let code, _): code
         }
     }
@@ -73,6 +80,9 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
         case .wrongCluster(let cluster): "cluster id '\(PeerText.escaped(cluster))' does not match this cluster"
         case .invalidSender(let sender):
             "sender id '\(PeerText.escaped(sender.rawValue))' is not 1-64 of A-Z a-z 0-9 _ - or is the receiver's own id"
+        case .certificateMismatch(let sender, let names):
+            "sender id '\(PeerText.escaped(sender.rawValue))' is not a name in its certificate (\(PeerText.escaped(names.joined(separator: ", "), limit: 128)))"
+        case .unknownSender(let sender): "sender id '\(PeerText.escaped(sender.rawValue))' is not in this node's address book"
         case .other(_, let reason): reason
         }
     }

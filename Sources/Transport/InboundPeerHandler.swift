@@ -1,5 +1,7 @@
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
 import RaftCore
 
 /// The accepting side of one peer connection: splits the byte stream into frames, checks the
@@ -25,6 +27,10 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     private let throttle: LogThrottle
     /// Told when a peer completes a handshake with us.
     private let greeted: @Sendable (NodeID) -> Void
+    /// Set when the connection runs over TLS: what the handshake must then also prove.
+    private let authentication: PeerAuthentication?
+    /// The names in the peer's certificate, once the TLS handshake completed.
+    private var certificateNames: Set<String>?
     private var logger: Logger
 
     private var peer: NodeID?
@@ -44,7 +50,8 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     private var key: ObjectIdentifier { ObjectIdentifier(self) }
 
     init(configuration: TransportConfiguration, sink: EventSink, admission: InboundAdmission,
-         throttle: LogThrottle, greeted: @escaping @Sendable (NodeID) -> Void = { _ in }, logger: Logger) {
+         throttle: LogThrottle, greeted: @escaping @Sendable (NodeID) -> Void = { _ in },
+         authentication: PeerAuthentication? = nil, logger: Logger) {
         self.localID = configuration.localID
         self.clusterID = configuration.clusterID
         self.maxFrameSize = configuration.maxFrameSize
@@ -54,6 +61,7 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         self.admission = admission
         self.throttle = throttle
         self.greeted = greeted
+        self.authentication = authentication
         self.logger = logger
     }
 
@@ -133,7 +141,8 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         let hello = try Handshake.decode(frame.payload)
         handshakeDeadline?.cancel()
         var buffer = context.channel.allocator.buffer(capacity: 64)
-        if let refusal = hello.refusal(localID: localID, clusterID: clusterID) {
+        if let refusal = hello.refusal(localID: localID, clusterID: clusterID)
+            ?? authentication?.refusal(of: hello.sender, certificateNames: certificateNames) {
             throttle.log { suppressed in
                 logger.warning("refused connection from '\(PeerText.escaped(hello.sender.rawValue))': \(refusal)\(suppressed)")
             }
@@ -209,11 +218,24 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         fail(error, context: context)
     }
 
+    /// The TLS handshake (when the connection has TLS in front) completed: the chain was
+    /// verified against the trusted CA; what it names is checked against the hello.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            certificateNames = CertificateIdentity.peerNames(on: context.pipeline.syncOperations) ?? []
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     private func fail(_ error: Error, context: ChannelHandlerContext) {
         guard context.channel.isActive, !isClosing else { return }
         isClosing = true
         // The description may quote what the peer sent (ids, a type byte).
-        let reason = PeerText.escaped("\(error)", limit: 256)
+        var reason = PeerText.escaped("\(error)", limit: 256)
+        if authentication != nil, certificateNames == nil {
+            // A plaintext dialler, a certificate from another CA, or none at all.
+            reason = "TLS handshake failed: \(reason)"
+        }
         throttle.log { logger.warning("closing inbound connection: \(reason)\($0)") }
         // Whatever arrived intact before the bad frame is still worth handing on.
         if !pending.isEmpty {

@@ -1,32 +1,40 @@
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
 import RaftCore
 
 /// The dialling side of one peer connection: sends the handshake, waits for the answer, then
 /// reads only replies to forwarded requests. Everything it learns goes to its `PeerConnection`.
+///
+/// Over TLS the hello waits for the TLS handshake, and is sent only if the peer's certificate
+/// (already verified against the trusted CA) names the node this connection is meant to reach:
+/// a certificate for another member at a stale address gets nothing, not even the cluster id.
 final class OutboundPeerHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
 
     private let connection: PeerConnection
     private let generation: UInt64
     private let hello: Handshake
+    private let overTLS: Bool
     private let handshakeTimeout: TimeAmount
     private let logger: Logger
     private var accepted = false
     private var handshakeDeadline: Scheduled<Void>?
 
-    init(connection: PeerConnection, generation: UInt64, hello: Handshake, handshakeTimeout: Duration, logger: Logger) {
+    init(connection: PeerConnection, generation: UInt64, hello: Handshake, overTLS: Bool = false,
+         handshakeTimeout: Duration, logger: Logger) {
         self.connection = connection
         self.generation = generation
         self.hello = hello
+        self.overTLS = overTLS
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        hello.writeFrame(into: &buffer)
-        context.writeAndFlush(NIOAny(buffer), promise: nil)
+        if !overTLS { sendHello(context: context) }
+        // Started before any TLS handshake, so the deadline covers it too.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let logger = self.logger
         handshakeDeadline = context.eventLoop.scheduleTask(in: handshakeTimeout) {
@@ -34,6 +42,26 @@ final class OutboundPeerHandler: ChannelInboundHandler {
             loopBound.value.close(promise: nil)
         }
         context.fireChannelActive()
+    }
+
+    private func sendHello(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        hello.writeFrame(into: &buffer)
+        context.writeAndFlush(NIOAny(buffer), promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if overTLS, case .handshakeCompleted = event as? TLSUserEvent {
+            let names = CertificateIdentity.peerNames(on: context.pipeline.syncOperations) ?? []
+            guard names.contains(connection.peer.rawValue) else {
+                let listed = PeerText.escaped(names.sorted().joined(separator: ", "), limit: 128)
+                logger.error("the peer's certificate names [\(listed)], not '\(connection.peer)'; closing")
+                context.close(promise: nil)
+                return
+            }
+            sendHello(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RaftCore
 import Synchronization
 
@@ -11,6 +12,8 @@ import Synchronization
 final class PeerConnection: Sendable {
     let peer: NodeID
     private let configuration: TransportConfiguration
+    /// Set when connections run over TLS (see `OutboundPeerHandler` for what is checked).
+    private let tls: NIOSSLContext?
     private let eventLoop: any EventLoop
     private let sink: EventSink
     private let logger: Logger
@@ -47,10 +50,11 @@ final class PeerConnection: Sendable {
         var random = SystemRandomNumberGenerator()
     }
 
-    init(peer: NodeID, address: PeerAddress, configuration: TransportConfiguration,
+    init(peer: NodeID, address: PeerAddress, configuration: TransportConfiguration, tls: NIOSSLContext? = nil,
          eventLoop: any EventLoop, sink: EventSink, logger: Logger) {
         self.peer = peer
         self.configuration = configuration
+        self.tls = tls
         self.eventLoop = eventLoop
         self.sink = sink
         var logger = logger
@@ -214,16 +218,21 @@ final class PeerConnection: Sendable {
         let hello = Handshake(clusterID: configuration.clusterID, sender: configuration.localID)
         let configuration = self.configuration
         let logger = self.logger
+        let tls = self.tls
         TCPUserTimeout.set(configuration.peerSilenceTimeout, on: ClientBootstrap(group: eventLoop))
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // No host name: the peer's certificate is checked for its node id instead.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                         OutboundPeerHandler(
-                            connection: self, generation: dial.generation, hello: hello,
+                            connection: self, generation: dial.generation, hello: hello, overTLS: tls != nil,
                             handshakeTimeout: configuration.handshakeTimeout, logger: logger))
                 }
             }

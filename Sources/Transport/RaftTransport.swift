@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RaftCore
 import Synchronization
 
@@ -29,6 +30,8 @@ public final class RaftTransport: Sendable {
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let server: TransportServer
+    /// The TLS context every outbound connection dials with, when TLS is configured.
+    private let clientTLS: NIOSSLContext?
     private let sink: EventSink
     private let logger: Logger
     private let book = Mutex(AddressBook())
@@ -48,7 +51,9 @@ public final class RaftTransport: Sendable {
     var inboundAdmission: InboundAdmission { server.admission }
 
     private init(configuration: TransportConfiguration, group: any EventLoopGroup, ownsGroup: Bool,
-                 server: TransportServer, sink: EventSink, events: TransportEvents, logger: Logger) {
+                 server: TransportServer, sink: EventSink, events: TransportEvents, clientTLS: NIOSSLContext?,
+                 logger: Logger) {
+        self.clientTLS = clientTLS
         self.localID = configuration.localID
         self.configuration = configuration
         self.group = group
@@ -81,9 +86,12 @@ public final class RaftTransport: Sendable {
             budget: budget)
         let server: TransportServer
         let relay = GreetingRelay()
+        let tlsContexts: (server: NIOSSLContext, client: NIOSSLContext)?
         do {
+            tlsContexts = try configuration.tls?.makeContexts()
             server = try await TransportServer.bind(
-                configuration: configuration, group: group, sink: sink, greeted: relay.greeted, logger: logger)
+                configuration: configuration, group: group, sink: sink, greeted: relay.greeted,
+                tls: tlsContexts.map { ($0.server, PeerAuthentication(isKnown: relay.knows)) }, logger: logger)
         } catch {
             sink.finish()
             if ownsGroup { try? await group.shutdownGracefully() }
@@ -92,10 +100,14 @@ public final class RaftTransport: Sendable {
         logger.info("listening", metadata: ["address": "\(server.localAddress.map { "\($0)" } ?? "?")"])
         let transport = RaftTransport(
             configuration: configuration, group: group, ownsGroup: ownsGroup,
-            server: server, sink: sink, events: events, logger: logger)
+            server: server, sink: sink, events: events, clientTLS: tlsContexts?.client, logger: logger)
         relay.attach(transport)
         transport.setPeers(peers)
         return transport
+    }
+
+    fileprivate func hasPeer(_ peer: NodeID) -> Bool {
+        book.withLock { $0.connections[peer] != nil }
     }
 
     /// A peer completed a handshake on an inbound connection: it is up, so stop waiting
@@ -164,7 +176,7 @@ public final class RaftTransport: Sendable {
                 return nil
             }
             let connection = PeerConnection(
-                peer: peer, address: address, configuration: configuration,
+                peer: peer, address: address, configuration: configuration, tls: clientTLS,
                 eventLoop: group.next(), sink: sink, logger: logger)
             book.connections[peer] = connection
             return connection
@@ -206,7 +218,7 @@ public final class RaftTransport: Sendable {
     }
 }
 
-/// Carries the server's "a peer greeted us" to the transport, which exists only once the
+/// Carries the server's "a peer greeted us" (and "do you know this peer?") to the transport, which exists only once the
 /// server is bound (weakly: the transport owns the server).
 private final class GreetingRelay: Sendable {
     private struct Target { weak var transport: RaftTransport? }
@@ -218,5 +230,10 @@ private final class GreetingRelay: Sendable {
 
     @Sendable func greeted(_ peer: NodeID) {
         target.withLock { $0.transport }?.peerIsUp(peer)
+    }
+
+    /// Whether `peer` is in the transport's address book (false once it is gone).
+    @Sendable func knows(_ peer: NodeID) -> Bool {
+        target.withLock { $0.transport }?.hasPeer(peer) ?? false
     }
 }

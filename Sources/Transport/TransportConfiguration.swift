@@ -50,6 +50,10 @@ public struct TransportConfiguration: Sendable {
     public var inboundLowWatermark: Int = 1024
     /// Bounds on what inbound connections may hold before and after their handshake.
     public var inbound = InboundLimits()
+    /// Mutual TLS on every connection, both ways, when set: a peer must present a certificate
+    /// from the trusted CA naming the id it claims, and be in the address book
+    /// (Docs/TRANSPORT.md, "TLS"). When nil, connections are plain TCP.
+    public var tls: PeerTLS?
 
     public init(localID: NodeID, clusterID: String, host: String = "127.0.0.1", port: Int = 0) {
         self.localID = localID

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RaftCore
 import Synchronization
 
@@ -21,7 +22,8 @@ final class TransportServer: Sendable {
 
     static func bind(
         configuration: TransportConfiguration, group: any EventLoopGroup, sink: EventSink,
-        greeted: @escaping @Sendable (NodeID) -> Void, logger: Logger
+        greeted: @escaping @Sendable (NodeID) -> Void, tls: (context: NIOSSLContext, authentication: PeerAuthentication)?,
+        logger: Logger
     ) async throws -> TransportServer {
         let inbound = OpenChannels()
         let limits = configuration.inbound
@@ -47,9 +49,15 @@ final class TransportServer: Sendable {
                 }
                 inbound.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    // TLS sits in front of the frame handler, so the pre-handshake limits,
+                    // the byte budget and the handshake timeout (started here, before the
+                    // TLS handshake) hold for TLS connections as they do for plain ones.
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                    }
                     try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(
                         configuration: configuration, sink: sink, admission: admission, throttle: throttle,
-                        greeted: greeted, logger: logger))
+                        greeted: greeted, authentication: tls?.authentication, logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 @testable import Transport
 
@@ -14,11 +15,18 @@ final class RawPeer: Sendable {
         self.collector = collector
     }
 
-    static func connect(port: Int, group: any EventLoopGroup) async throws -> RawPeer {
+    /// With `tls`, the bytes go through a TLS client handler (they are what a TLS peer sends
+    /// inside its encrypted stream).
+    static func connect(port: Int, group: any EventLoopGroup, tls: NIOSSLContext? = nil) async throws -> RawPeer {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
