@@ -37,6 +37,7 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let operations: KVOperations
     private let metrics: NodeMetrics
+    private let crossSite: CrossSiteRule
     private let maxBodyBytes: Int
     private var reading = Reading.betweenRequests
     private var answering = Answering.nobody
@@ -52,6 +53,7 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     init(operations: KVOperations, metrics: NodeMetrics, maxBodyBytes: Int) {
         self.operations = operations
         self.metrics = metrics
+        self.crossSite = CrossSiteRule(ownAuthority: operations.runtime.config.address.api.description)
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -188,6 +190,11 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func serve(_ request: KVFastRequest, body: Result<ByteBuffer?, APIFailure>, context: ChannelHandlerContext) {
         let started = ContinuousClock.now
+        // First, as the routes' middleware does: a refused write is not even parsed.
+        if let failure = crossSite.refusal(request.crossSiteRequirement, contentType: request.contentType,
+                                           origin: request.origin, host: request.host) {
+            return answer(.error(failure), to: request, started: started, context: context)
+        }
         let key: String
         switch KVOperations.key(fromPath: request.path) {
         case .success(let k): key = k

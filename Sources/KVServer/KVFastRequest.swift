@@ -15,6 +15,10 @@ struct KVFastRequest {
     /// The path: `/kv/` and the key as sent, still percent-encoded.
     var path: Substring
     var idempotencyKey: String?
+    /// The headers `CrossSiteRule` judges, taken in the same pass as the rest.
+    var contentType: String?
+    var origin: String?
+    var host: String?
     var version: HTTPVersion
     var keepAlive: Bool
 
@@ -52,11 +56,40 @@ struct KVFastRequest {
         default:
             return nil
         }
-        guard !head.headers.contains(name: "Expect") else { return nil }
+        // One pass over the headers for everything the fast path reads; the values are the
+        // decoder's own strings, so nothing is copied.
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 4 where Self.named(name, "host"):
+                if host == nil { host = value }
+            case 6 where Self.named(name, "expect"):
+                return nil
+            case 6 where Self.named(name, "origin"):
+                if origin == nil { origin = value }
+            case 12 where Self.named(name, "content-type"):
+                if contentType == nil { contentType = value }
+            case 15 where Self.named(name, "idempotency-key"):
+                if idempotencyKey == nil { idempotencyKey = value }
+            default:
+                break
+            }
+        }
         self.path = path
-        self.idempotencyKey = head.headers.first(name: "Idempotency-Key")
         self.version = head.version
         self.keepAlive = head.isKeepAlive
+    }
+
+    private static func named(_ name: String, _ lowercased: StaticString) -> Bool {
+        lowercased.withUTF8Buffer { CrossSiteRule.equalsIgnoringCase(name.utf8, $0) }
+    }
+
+    /// What `CrossSiteRule` asks of this request.
+    var crossSiteRequirement: CrossSiteRule.Requirement {
+        switch operation {
+        case .get: .none
+        case .delete: .sameOrigin
+        case .put: .sameOriginJSON
+        }
     }
 
     var method: String {

@@ -130,6 +130,7 @@ extension NodeServer {
                        maxPageBytes: Int) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestTimingMiddleware(metrics: metrics))
+        router.add(middleware: CrossSiteMiddleware(rule: CrossSiteRule(ownAuthority: runtime.config.address.api.description)))
         KVRoutes(runtime: runtime, store: store, maxPageBytes: maxPageBytes).register(on: router)
         ClusterRoutes(runtime: runtime).register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)

@@ -32,14 +32,22 @@ struct RouteHarness {
         }
     }
 
+    /// A body goes out as `Content-Type: application/json`, as every client of the API sends
+    /// it (Docs/API.md, "Cross-site requests"), unless `headers` names another type.
     func request(_ method: HTTPRequest.Method, _ uri: String, json: [String: Any]? = nil,
                  headers: HTTPFields = [:]) async throws -> TestResponse {
         let body = try json.map { ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: $0)) }
-        return try await client.execute(uri: uri, method: method, headers: headers, body: body)
+        return try await client.execute(uri: uri, method: method, headers: body == nil ? headers : Self.json(headers), body: body)
     }
 
     func request(_ method: HTTPRequest.Method, _ uri: String, raw: String, headers: HTTPFields = [:]) async throws -> TestResponse {
-        try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: raw))
+        try await client.execute(uri: uri, method: method, headers: Self.json(headers), body: ByteBuffer(string: raw))
+    }
+
+    private static func json(_ headers: HTTPFields) -> HTTPFields {
+        var fields = headers
+        if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        return fields
     }
 }
 

@@ -38,7 +38,7 @@ struct BadInputTests {
             // A body cut short is a client error, not a body that is too large.
             let deadline = ContinuousClock.now + .seconds(20)
             let truncated = try HTTPExchange(port: node.apiPort)
-            try await truncated.write(Array("PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"value\":".utf8), deadline: deadline)
+            try await truncated.write(Array("PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"value\":".utf8), deadline: deadline)
             truncated.finishWriting()
             let cut = try await truncated.reply(deadline: deadline)
             #expect(cut.status == 400, "a truncated body: \(cut)")

@@ -16,7 +16,11 @@ struct HTTPPathTests {
             func request(_ method: String, _ target: String, body: String? = nil, last: Bool = false) -> String {
                 var text = "\(method) \(target) HTTP/1.1\r\nHost: x\r\n"
                 if last { text += "Connection: close\r\n" }
-                if let body { text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)" } else { text += "\r\n" }
+                if let body {
+                    text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                } else {
+                    text += "\r\n"
+                }
                 return text
             }
             // Fast path (PUT, linearizable and stale GETs, DELETE) interleaved with routed
@@ -75,7 +79,7 @@ struct HTTPPathTests {
             // A body sent in two writes is reassembled.
             let deadline = ContinuousClock.now + .seconds(30)
             let pieces = try HTTPExchange(port: node.apiPort)
-            try await pieces.write(Array("PUT /kv/pieces HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 17\r\n\r\n{\"val".utf8),
+            try await pieces.write(Array("PUT /kv/pieces HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"val".utf8),
                                    deadline: deadline)
             try await pieces.write(Array("ue\":\"whole\"}".utf8), deadline: deadline)
             let whole = try await pieces.reply(deadline: deadline)
