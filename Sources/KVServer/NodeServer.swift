@@ -32,6 +32,8 @@ public struct NodeOptions: Sendable {
     public var peerLimits = InboundLimits()
     /// How long either side of a Raft connection waits for the other's handshake.
     public var peerHandshakeTimeout: Duration = .seconds(5)
+    /// Mutual TLS on the Raft port (both ways); plain TCP when nil.
+    public var peerTLS: PeerTLS?
 
     public init(id: NodeID, apiAddress: HostPort, raftAddress: HostPort, dataDirectory: String) {
         self.id = id
@@ -73,6 +75,7 @@ public enum NodeServer {
         transportConfig.connectTimeout = max(.milliseconds(500), electionTimeout)
         transportConfig.inbound = options.peerLimits
         transportConfig.handshakeTimeout = options.peerHandshakeTimeout
+        transportConfig.tls = options.peerTLS
         // One thread for Raft traffic and the runtime actor (which runs on the transport's
         // loop). The group is ours, not the transport's, so it outlives both: it stops last.
         let raftLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)

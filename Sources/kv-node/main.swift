@@ -48,6 +48,11 @@ struct KVNodeCommand: AsyncParsableCommand {
     var idempotencyResults = SessionLimits().results
     @Option(name: .customLong("idempotency-evicted"), help: "Evicted Idempotency-Keys still refused with 409 (not answered, never applied again); the same on every node.")
     var idempotencyEvicted = SessionLimits().evicted
+    @Option(name: .customLong("peer-cert-file"), help: "PEM certificate (chain) this node presents on the Raft port; with --peer-key-file and --peer-trusted-ca-file, Raft traffic uses mutual TLS.")
+    var peerCertFile: String?
+    @Option(name: .customLong("peer-key-file"), help: "PEM private key of --peer-cert-file.") var peerKeyFile: String?
+    @Option(name: .customLong("peer-trusted-ca-file"), help: "PEM CA certificate(s) a peer's certificate must chain to.")
+    var peerTrustedCAFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
@@ -75,6 +80,28 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let peers { _ = try Self.parsePeers(peers) }
     }
 
+    /// The peer TLS files, all three or none; a missing, unreadable or invalid one stops the
+    /// node with a message naming it and exit status 2 (a usage error, not a crash).
+    static func loadPeerTLS(certificate: String?, key: String?, trustedCA: String?) throws -> PeerTLS? {
+        switch (certificate, key, trustedCA) {
+        case (nil, nil, nil):
+            return nil
+        case (let certificate?, let key?, let trustedCA?):
+            do {
+                return try PeerTLS.load(certificateFile: certificate, keyFile: key, trustedCAFile: trustedCA)
+            } catch {
+                Self.failStartup("kv-node: peer TLS: \(error)")
+            }
+        default:
+            Self.failStartup("kv-node: --peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together: give all three or none")
+        }
+    }
+
+    private static func failStartup(_ message: String) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Foundation.exit(2)
+    }
+
     static func parsePeers(_ text: String) throws -> [(NodeID, MemberAddress)] {
         try text.split(separator: ",").map { item in
             let parts = item.split(separator: "=", maxSplits: 1)
@@ -86,6 +113,7 @@ struct KVNodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let peerTLS = try Self.loadPeerTLS(certificate: peerCertFile, key: peerKeyFile, trustedCA: peerTrustedCAFile)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -105,6 +133,7 @@ struct KVNodeCommand: AsyncParsableCommand {
             options.bootstrapPeers = founders
         }
         options.join = join.flatMap(HostPort.init(parsing:))
+        options.peerTLS = peerTLS
         options.runtime.clusterID = clusterID
         options.peerLimits.maxConnections = maxPeerConnections
         options.peerLimits.maxUnauthenticatedConnections = maxUnauthenticatedPeerConnections

@@ -117,23 +117,29 @@ final class RawRaftPeer {
     /// The type byte of the first frame the node answers with (0x02 accept, 0x03 reject),
     /// or nil if it closed without answering.
     func firstReplyType(timeout: Duration = .seconds(20)) async throws -> UInt8? {
+        let received = try await firstBytes(5, timeout: timeout)
+        return received.count == 5 ? received[4] : nil
+    }
+
+    /// The first `count` bytes the node sends, or fewer if it closes first.
+    func firstBytes(_ count: Int, timeout: Duration = .seconds(20)) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 512)
-        while received.count < 5 {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count > 0 {
-                received += chunk[0..<count]
-            } else if count == 0 {
-                return nil
+        while received.count < count {
+            let read = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if read > 0 {
+                received += chunk[0..<read]
+            } else if read == 0 {
+                return received
             } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 guard ContinuousClock.now < deadline else { throw NotYet("no handshake reply") }
                 try await Task.sleep(for: .milliseconds(5))
             } else {
-                return nil
+                return received
             }
         }
-        return received[4]
+        return received
     }
 
     /// Connects and completes a handshake as `sender`; throws unless the node accepts.

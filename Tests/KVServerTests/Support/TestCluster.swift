@@ -24,12 +24,15 @@ final class TestCluster {
     }
 
     /// Runs `body` with `size` bootstrapped nodes (node1...nodeN) already started, then
-    /// removes everything whatever happens.
-    static func with(size: Int, arguments: [String] = [], _ body: (TestCluster) async throws -> Void) async throws {
+    /// removes everything whatever happens. `nodeArguments` adds flags of one node's own
+    /// (its TLS files), given its id and the cluster's directory.
+    static func with(size: Int, arguments: [String] = [], nodeArguments: (String, URL) throws -> [String] = { _, _ in [] },
+                     _ body: (TestCluster) async throws -> Void) async throws {
         let cluster = try TestCluster(extraArguments: arguments)
         defer { cluster.destroy() }
         do {
             cluster.bootstrap(size: size)
+            for node in cluster.nodes { node.extraArguments += try nodeArguments(node.id, cluster.root) }
             try cluster.nodes.forEach { try $0.start() }
             try await body(cluster)
         } catch {
@@ -50,9 +53,17 @@ final class TestCluster {
 
     /// Starts a node with no state that asks `via` (an API address) for admission.
     func startJoiner(id: String, via: NodeProcess) throws -> NodeProcess {
+        try startNode(id: id) { _ in ["--join", via.apiAddress] }
+    }
+
+    /// Starts one more node on ports of its own with the common flags and the flags
+    /// `arguments` makes for it (which may name its own addresses); it is stopped and
+    /// removed with the cluster.
+    func startNode(id: String, arguments: (NodeProcess) throws -> [String]) throws -> NodeProcess {
         let ports = PortAllocator.ports(2)
         let node = NodeProcess(id: id, apiPort: ports[0], raftPort: ports[1], directory: root.appendingPathComponent(id),
-                               extraArguments: commonArguments + ["--join", via.apiAddress])
+                               extraArguments: commonArguments)
+        node.extraArguments += try arguments(node)
         nodes.append(node)
         try node.start()
         return node
