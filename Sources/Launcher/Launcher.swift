@@ -24,6 +24,13 @@ public enum Launcher {
             throw StartupError(description: "port \(options.port) is in use; pass --port to use another")
         }
 
+        // Before anything is started: a bad token file stops the launcher here.
+        let access = ControlAccess(host: options.host, port: options.port, allowedHosts: options.allowedHosts,
+                                   token: try options.controlTokenFile.map { try ControlToken.read(path: $0) })
+        if !["127.0.0.1", "localhost", "::1"].contains(options.host) && options.controlTokenFile == nil {
+            logger.warning("the control API listens on \(options.host) without --control-token-file: anyone who reaches it can stop and delete nodes")
+        }
+
         let plan = PortPlan(basePort: options.basePort)
         let config = try LaunchPlan.loadOrCreate(
             dataDirectory: dataDirectory, initialNodes: options.initialNodes, plan: plan, logger: logger)
@@ -42,7 +49,7 @@ public enum Launcher {
         let controller = ClusterController(supervisor: supervisor, monitor: monitor, api: api, events: events, logger: logger)
         let gateway = KVGateway(supervisor: supervisor, monitor: monitor, api: api)
 
-        let router = makeRouter(controller: controller, gateway: gateway, events: events, assets: assets)
+        let router = makeRouter(controller: controller, gateway: gateway, events: events, assets: assets, access: access)
         let url = "http://\(options.host == "127.0.0.1" ? "localhost" : options.host):\(options.port)"
         let connections = ConnectionLimit(maximum: options.http.maxConnections)
         let idleTimeout = options.http.idleTimeout
@@ -76,11 +83,14 @@ public enum Launcher {
         await api.shutdown()
     }
 
-    /// All routes; public so tests can drive them in-process.
+    /// All routes behind the access rules; public so tests can drive them in-process.
     public static func makeRouter(
-        controller: ClusterController, gateway: KVGateway, events: EventHub, assets: DashboardAssets
+        controller: ClusterController, gateway: KVGateway, events: EventHub, assets: DashboardAssets,
+        access: ControlAccess
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        // First, so it stands in front of every route added below.
+        router.add(middleware: ControlAccessMiddleware(access: access))
         ControlRoutes.register(on: router, controller: controller)
         KVRoutes.register(on: router, gateway: gateway)
         EventRoutes.register(on: router, events: events)

@@ -18,6 +18,11 @@ public struct LauncherOptions: Sendable {
     public var logLevel: Logger.Level = .info
     /// Connection cap and idle timeout of the dashboard and control API.
     public var http = HTTPServerLimits()
+    /// More names the dashboard may be addressed by (`--allowed-host`), with or without a
+    /// port; loopback names and `host` always are (`ControlAccess`).
+    public var allowedHosts: [String] = []
+    /// A file holding the bearer token every `/api/` request must send; nil: no token.
+    public var controlTokenFile: String?
 
     public init() {}
 }

@@ -35,6 +35,14 @@ struct KVLauncher: AsyncParsableCommand {
     @Option(name: .customLong("http-idle-timeout-ms"), help: "Close a dashboard or API connection that made no progress for this long.")
     var httpIdleTimeoutMilliseconds = HTTPServerLimits.defaultIdleTimeoutMilliseconds
 
+    @Option(name: .customLong("allowed-host"),
+            help: "Another name the dashboard may be addressed by (NAME or NAME:PORT; repeatable). Loopback names and --host always are.")
+    var allowedHosts: [String] = []
+
+    @Option(name: .customLong("control-token-file"),
+            help: "File (mode 0600) holding a token every /api/ request must send as Authorization: Bearer TOKEN.")
+    var controlTokenFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -56,6 +64,8 @@ struct KVLauncher: AsyncParsableCommand {
         options.kvNodePath = kvNode
         options.initialNodes = nodes
         options.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        options.allowedHosts = allowedHosts
+        options.controlTokenFile = controlTokenFile
         options.http = HTTPServerLimits(maxConnections: maxHTTPConnections, idleTimeoutMilliseconds: httpIdleTimeoutMilliseconds)
         try await Launcher.run(options)
     }

@@ -41,16 +41,16 @@ import Testing
         try await launcher.application().test(.router) { client in
             for uri in ["/api/control/stop/bad!id", "/api/control/start/..%2F..%2Fetc", "/api/control/delete/a.b", "/api/control/logs/%2E%2E"] {
                 let method: HTTPRequest.Method = uri.contains("logs") ? .get : .post
-                let response = try await client.execute(uri: uri, method: method)
+                let response = try await client.execute(uri: uri, method: method, headers: .json)
                 #expect(response.status == .badRequest, "\(uri)")
                 #expect((try object(response)["error"] as? String)?.contains("invalid node id") == true)
             }
             for name in ["../escape", "a/b", "", String(repeating: "n", count: 65)] {
                 let body = try JSONSerialization.data(withJSONObject: ["node_id": name])
-                let response = try await client.execute(uri: "/api/control/add", method: .post, body: ByteBuffer(bytes: body))
+                let response = try await client.execute(uri: "/api/control/add", method: .post, headers: .json, body: ByteBuffer(bytes: body))
                 #expect(response.status == .badRequest, "\(name)")
             }
-            let response = try await client.execute(uri: "/api/control/stop/ghost", method: .post)
+            let response = try await client.execute(uri: "/api/control/stop/ghost", method: .post, headers: .json)
             #expect(response.status == .notFound)
         }
         let entries = try FileManager.default.contentsOfDirectory(atPath: launcher.dataDirectory.path).sorted()
@@ -65,7 +65,7 @@ import Testing
         await launcher.start()
         try await launcher.application().test(.router) { client in
             let response = try await client.execute(
-                uri: "/api/control/add", method: .post, body: ByteBuffer(string: #"{"node_id":"node5"}"#))
+                uri: "/api/control/add", method: .post, headers: .json, body: ByteBuffer(string: #"{"node_id":"node5"}"#))
             #expect(response.status == .created)
             let node = try #require(try object(response)["node"] as? [String: Any])
             // The next free slot after the three founders: base + 30 unless something else
@@ -75,10 +75,10 @@ import Testing
             #expect(node["raft_port"] as? Int == apiPort + 1)
             #expect(node["state"] as? String == "running")
             let again = try await client.execute(
-                uri: "/api/control/add", method: .post, body: ByteBuffer(string: #"{"node_id":"node5"}"#))
+                uri: "/api/control/add", method: .post, headers: .json, body: ByteBuffer(string: #"{"node_id":"node5"}"#))
             #expect(again.status == .conflict)
             // Without a name the launcher picks one.
-            let unnamed = try await client.execute(uri: "/api/control/add", method: .post)
+            let unnamed = try await client.execute(uri: "/api/control/add", method: .post, headers: .json)
             #expect(unnamed.status == .created)
             let second = try #require(try object(unnamed)["node"] as? [String: Any])
             #expect(second["id"] as? String == "node6")  // node5 is taken, so the next free nodeN
@@ -99,17 +99,17 @@ import Testing
         try await launcher.application().test(.router) { client in
             let preview = try await client.execute(uri: "/api/control/quorum/stop/node1", method: .get)
             #expect(try object(preview)["message"] as? String == "2 of 3 voters stay up: writes continue.")
-            #expect(try await client.execute(uri: "/api/control/stop/node1", method: .post).status == .ok)
+            #expect(try await client.execute(uri: "/api/control/stop/node1", method: .post, headers: .json).status == .ok)
             await launcher.monitor.pollOnce()
 
-            let refused = try await client.execute(uri: "/api/control/kill/node2", method: .post)
+            let refused = try await client.execute(uri: "/api/control/kill/node2", method: .post, headers: .json)
             #expect(refused.status == .conflict)
             let body = try object(refused)
             #expect(body["needs_force"] as? Bool == true)
             #expect((body["error"] as? String)?.contains("1 of 3 voters stay up") == true)
             #expect(await launcher.supervisor.snapshot().record(NodeID("node2")!).state == .running)
 
-            let forced = try await client.execute(uri: "/api/control/kill/node2?force=true", method: .post)
+            let forced = try await client.execute(uri: "/api/control/kill/node2?force=true", method: .post, headers: .json)
             #expect(forced.status == .ok)
             let node = try #require(try object(forced)["node"] as? [String: Any])
             #expect(node["state"] as? String == "crashed")
@@ -118,8 +118,8 @@ import Testing
             #expect(node["pid"] is NSNull, "unknown fields are null, never missing")
 
             // Starting needs no confirmation; a stopped node's stop is a no-op.
-            #expect(try await client.execute(uri: "/api/control/start/node1", method: .post).status == .ok)
-            let noop = try await client.execute(uri: "/api/control/stop/node2", method: .post)
+            #expect(try await client.execute(uri: "/api/control/start/node1", method: .post, headers: .json).status == .ok)
+            let noop = try await client.execute(uri: "/api/control/stop/node2", method: .post, headers: .json)
             #expect(try object(noop)["message"] as? String == "node2 was not running")
         }
         await launcher.stop()
@@ -130,16 +130,16 @@ import Testing
         defer { launcher.directory.remove() }
         await launcher.start()
         try await launcher.application().test(.router) { client in
-            let paused = try await client.execute(uri: "/api/control/pause/node3", method: .post)
+            let paused = try await client.execute(uri: "/api/control/pause/node3", method: .post, headers: .json)
             #expect(try object(paused)["node"].flatMap { ($0 as? [String: Any])?["state"] as? String } == "paused")
             await launcher.monitor.pollOnce()
             #expect(await launcher.monitor.onlineNodes().contains(NodeID("node3")!) == false)
-            #expect(try await client.execute(uri: "/api/control/resume/node3", method: .post).status == .ok)
+            #expect(try await client.execute(uri: "/api/control/resume/node3", method: .post, headers: .json).status == .ok)
             #expect(await launcher.monitor.onlineNodes().contains(NodeID("node3")!))
-            #expect(try await client.execute(uri: "/api/control/resume/node3", method: .post).status == .conflict)
+            #expect(try await client.execute(uri: "/api/control/resume/node3", method: .post, headers: .json).status == .conflict)
 
             let before = await launcher.supervisor.snapshot().record(NodeID("node2")!).pid
-            let restarted = try await client.execute(uri: "/api/control/restart/node2", method: .post)
+            let restarted = try await client.execute(uri: "/api/control/restart/node2", method: .post, headers: .json)
             #expect(restarted.status == .ok)
             let after = await launcher.supervisor.snapshot().record(NodeID("node2")!).pid
             #expect(after != nil && after != before)
@@ -152,13 +152,13 @@ import Testing
         defer { launcher.directory.remove() }
         await launcher.start()
         try await launcher.application().test(.router) { client in
-            _ = try await client.execute(uri: "/api/control/add", method: .post, body: ByteBuffer(string: #"{"node_id":"node4"}"#))
+            _ = try await client.execute(uri: "/api/control/add", method: .post, headers: .json, body: ByteBuffer(string: #"{"node_id":"node4"}"#))
             await launcher.monitor.pollOnce()
             #expect(await launcher.monitor.isMember(NodeID("node4")!))
             let directory = launcher.dataDirectory.appendingPathComponent("node4").path
             #expect(FileManager.default.fileExists(atPath: directory))
 
-            let response = try await client.execute(uri: "/api/control/delete/node4", method: .post)
+            let response = try await client.execute(uri: "/api/control/delete/node4", method: .post, headers: .json)
             #expect(response.status == .ok)
             #expect(launcher.cluster.removeCalls.map(\.id) == ["node4"])
             #expect(launcher.cluster.removeCalls.first?.port == launcher.basePort)  // node1 leads
@@ -167,9 +167,9 @@ import Testing
             #expect(nodes.map { $0["id"] as? String } == ["node1", "node2", "node3"])
 
             // A stopped voter is removed through the leader too.
-            #expect(try await client.execute(uri: "/api/control/stop/node3", method: .post).status == .ok)
+            #expect(try await client.execute(uri: "/api/control/stop/node3", method: .post, headers: .json).status == .ok)
             await launcher.monitor.pollOnce()
-            #expect(try await client.execute(uri: "/api/control/delete/node3", method: .post).status == .ok)
+            #expect(try await client.execute(uri: "/api/control/delete/node3", method: .post, headers: .json).status == .ok)
             #expect(launcher.cluster.removeCalls.map(\.id) == ["node4", "node3"])
         }
         let config = try #require(try ClusterConfigStore(dataDirectory: launcher.dataDirectory).load())

@@ -16,7 +16,7 @@ import Testing
         await launcher.start()
         try await launcher.application().test(.router) { client in
             let put = try await client.execute(
-                uri: "/api/kv/user%2F1?node=node2", method: .put, body: ByteBuffer(string: #"{"value":"{\"name\":\"ada\"}"}"#))
+                uri: "/api/kv/user%2F1?node=node2", method: .put, headers: .json, body: ByteBuffer(string: #"{"value":"{\"name\":\"ada\"}"}"#))
             #expect(put.status == .ok)
             #expect(put.headers[HTTPField.Name("X-KV-Node")!] == "node2")
             #expect(try object(put)["revision"] as? Int == 1)
@@ -31,7 +31,7 @@ import Testing
             // Default target is the leader.
             #expect(missing.headers[HTTPField.Name("X-KV-Node")!] == "node1")
 
-            let deleted = try await client.execute(uri: "/api/kv/user%2F1", method: .delete)
+            let deleted = try await client.execute(uri: "/api/kv/user%2F1", method: .delete, headers: .json)
             #expect(try object(deleted)["deleted"] as? Bool == true)
 
             let bad = try await client.execute(uri: "/api/kv/x?consistency=eventual", method: .get)
@@ -48,7 +48,7 @@ import Testing
         await launcher.start()
         try await launcher.application().test(.router) { client in
             for key in ["b", "a/2", "a/1", "a/3", "c"] {
-                _ = try await client.execute(uri: "/api/kv/\(key.replacingOccurrences(of: "/", with: "%2F"))", method: .put,
+                _ = try await client.execute(uri: "/api/kv/\(key.replacingOccurrences(of: "/", with: "%2F"))", method: .put, headers: .json,
                     body: ByteBuffer(string: #"{"value":"v-\#(key)"}"#))
             }
             let first = try object(try await client.execute(uri: "/api/kv?prefix=a%2F&limit=2", method: .get))

@@ -34,8 +34,9 @@ def launcher_binary() -> Path:
     return Path(out.stdout.strip()) / "kv-launcher"
 
 
-def get_json(url: str, timeout: float = 2.0):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def get_json(url: str, timeout: float = 2.0, token: str | None = None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
         return json.loads(response.read())
 
 
@@ -55,23 +56,28 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
 
 
 class Launcher:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, port: int = LAUNCHER_PORT, base_port: int = BASE_PORT,
+                 extra_args: tuple = (), token: str | None = None):
         self.tmp = tmp
         self.data_dir = tmp / "data"
-        self.url = f"http://127.0.0.1:{LAUNCHER_PORT}"
+        self.port = port
+        self.base_port = base_port
+        self.extra_args = list(extra_args)
+        self.token = token
+        self.url = f"http://127.0.0.1:{port}"
         self.log_path = tmp / "launcher.log"
         self.process = None
 
     def start(self):
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [str(launcher_binary()), "--port", str(LAUNCHER_PORT), "--base-port", str(BASE_PORT),
-             "--data-dir", str(self.data_dir)],
+            [str(launcher_binary()), "--port", str(self.port), "--base-port", str(self.base_port),
+             "--data-dir", str(self.data_dir)] + self.extra_args,
             cwd=self.tmp, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
 
     def nodes(self):
-        return get_json(f"{self.url}/api/control/nodes")
+        return get_json(f"{self.url}/api/control/nodes", token=self.token)
 
     def wait_healthy(self, count: int = 3, timeout: float = 90):
         def ready():

@@ -3,8 +3,8 @@ import Hummingbird
 /// One row of the control API's action table: `method /api/control/path` runs `perform` and
 /// answers `status` with its `ActionResult`; a `ControlError` answers with its own status and
 /// shape (`JSONResponse.error`). Adding an action is adding a row to `all` (Docs/LAUNCHER.md
-/// lists them).
-struct ControlAction: Sendable {
+/// lists them). Package-visible so the access tests cover every row, new ones included.
+package struct ControlAction: Sendable {
     /// What an action takes from its request.
     struct Input: Sendable {
         /// The `{id}` path parameter; empty when the path has none.
@@ -17,8 +17,8 @@ struct ControlAction: Sendable {
 
     typealias Perform = @Sendable (Input, ClusterController) async throws(ControlError) -> ActionResult
 
-    var method: HTTPRequest.Method
-    var path: String
+    package var method: HTTPRequest.Method
+    package var path: String
     var status: HTTPResponse.Status
     /// Bodies are collected (up to `maxBody`) only where one means something, so a stray body
     /// on another action is ignored, not limited.
@@ -29,7 +29,7 @@ struct ControlAction: Sendable {
 }
 
 extension ControlAction {
-    static let all: [ControlAction] = [
+    package static let all: [ControlAction] = [
         ControlAction(method: .post, path: "add", status: .created, readsBody: true) { input, controller throws(ControlError) in
             let view = try await controller.add(try AddRequest.nodeID(from: input.body ?? ByteBuffer()))
             return ActionResult(message: "\(view.id) added on API port \(view.apiPort); it joins through the leader", node: view)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Launcher
 import Logging
@@ -59,10 +60,13 @@ struct TestLauncher {
         await monitor.pollOnce()
     }
 
-    func application() throws -> some ApplicationProtocol {
+    /// HummingbirdTesting addresses its requests to `localhost` (no port), which the default
+    /// access rules admit as the launcher's own name.
+    func application(access: ControlAccess = ControlAccess(host: "127.0.0.1", port: 8080)) throws -> some ApplicationProtocol {
         Application(
             router: Launcher.makeRouter(
-                controller: controller, gateway: gateway, events: events, assets: try DashboardAssets.bundled()))
+                controller: controller, gateway: gateway, events: events, assets: try DashboardAssets.bundled(),
+                access: access))
     }
 
     func stop() async {
@@ -86,4 +90,9 @@ func eventually(
         try? await Task.sleep(for: .milliseconds(20))
     }
     return try await condition()
+}
+
+extension HTTPFields {
+    /// What every state-changing request to the launcher sends (Docs/LAUNCHER.md, "Access rules").
+    static let json: HTTPFields = [.contentType: "application/json"]
 }

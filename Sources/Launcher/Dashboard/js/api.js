@@ -9,18 +9,52 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+// The launcher's access rules (Docs/LAUNCHER.md, "Access rules"): every state-changing
+// request says it is JSON, body or not, and, when the launcher was started with
+// --control-token-file, every /api/ request carries the token as a bearer credential.
+const TOKEN_KEY = "kv-launcher-control-token";
+let asking = null;
+let declined = false;
+
+/** The Authorization header for the token this tab was given, if any. */
+export function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/**
+ * Asks the operator for the control token after a 401: once, however many requests were
+ * refused at the same moment. The token stays in this tab's sessionStorage only. Resolves
+ * to true when a new token is there to retry with; after a cancel it stops asking until
+ * the page is reloaded. `refused` is the Authorization header the 401 answered: when the
+ * tab holds another token by now, it is retried without asking again.
+ */
+export function askForToken(refused) {
+  if ((authHeaders().Authorization || "") !== (refused || "")) return Promise.resolve(true);
+  if (declined) return Promise.resolve(false);
+  if (!asking) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    asking = Promise.resolve().then(() => {
+      const token = (window.prompt("This launcher needs its control token (the contents of --control-token-file):") || "").trim();
+      if (!token) { declined = true; return false; }
+      sessionStorage.setItem(TOKEN_KEY, token);
+      return true;
+    }).finally(() => { asking = null; });
   }
+  return asking;
+}
+
+async function request(method, path, body, retried = false) {
+  const init = { method, headers: { Accept: "application/json", ...authHeaders() } };
+  if (method !== "GET") init.headers["Content-Type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   let response;
   try {
     response = await fetch(path, init);
   } catch (err) {
     throw new ApiError(0, "The launcher is not reachable", null);
   }
+  if (response.status === 401 && !retried && await askForToken(init.headers.Authorization)) return request(method, path, body, true);
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
