@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 swift build --build-tests
 echo "== unit tests"
 swift test --skip-build --skip "Simulation|KVServerTests"
-echo "== Raft cluster simulation"
-swift test --skip-build --filter "Simulation"
+echo "== Raft cluster simulation, built in release"
+bash scripts/simulation-release.sh
 echo "== Examples/EmbeddedRaft: a 3-node cluster on the RaftCore product alone"
 swift run --package-path Examples/EmbeddedRaft
 echo "== kv-node processes"
