@@ -15,6 +15,12 @@ echo "== Raft cluster simulation, built in release"
 bash scripts/simulation-release.sh
 echo "== Examples/EmbeddedRaft: a 3-node cluster on the RaftCore product alone"
 swift run --package-path Examples/EmbeddedRaft
+echo "== RaftCore documentation: DocC, where a warning (an unresolved link, say) fails"
+if command -v docc >/dev/null; then
+  bash scripts/raftcore-docs.sh
+else
+  echo "SKIPPED the documentation check: this toolchain has no docc"
+fi
 echo "== kv-node processes"
 swift test --skip-build --filter "KVServerTests"
 echo "== partitions: kv-node processes in network namespaces, cut and healed with nftables"
