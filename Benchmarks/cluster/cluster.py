@@ -6,6 +6,9 @@ them before it returns (also on Ctrl-C), and appends its figures as JSON lines t
 `report` turns that file into the Markdown tables of Docs/BENCHMARKS.md.
 
     cluster.py throughput --kv-bin BIN --work DIR --results FILE [--conns 1,16,64,256] ...
+    cluster.py throughput --kv-bin BIN --work DIR --results FILE --peer-tls DIR [--ab-rounds 3]
+        (kv-node with peer mutual TLS against plaintext kv-node instead of etcd; openssl
+        makes the CA and node certificates in DIR)
     cluster.py failover   --kv-bin BIN --work DIR --results FILE [--rounds 20]
     cluster.py footprint  --kv-bin BIN --work DIR --results FILE [--keys 1000000]
     cluster.py profile    --kv-bin BIN --work DIR --results FILE --out DIR
@@ -201,25 +204,59 @@ class Cluster:
         return next(m for m in self.members if m is not leader)
 
 
+def make_peer_certificates(directory, names):
+    """A CA and, for each node, a certificate with CN and SAN DNS = its id, made with openssl as
+    Docs/SECURITY.md describes; keys 0600. Returns {name: kv-node flags}."""
+    os.makedirs(directory, exist_ok=True)
+
+    def run(*argv):
+        subprocess.run(["openssl"] + list(argv), check=True, capture_output=True, cwd=directory)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench peer CA")
+    flags = {}
+    for name in names:
+        with open(os.path.join(directory, name + ".ext"), "w") as f:
+            f.write("subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n" % name)
+        run("req", *ec, "-keyout", name + "-key.pem", "-out", name + ".csr", "-subj", "/CN=" + name)
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-days", "2", "-extfile", name + ".ext", "-out", name + ".pem")
+        for key_file in (name + "-key.pem", "ca-key.pem"):
+            os.chmod(os.path.join(directory, key_file), 0o600)
+        flags[name] = ["--peer-cert-file", os.path.join(directory, name + ".pem"),
+                       "--peer-key-file", os.path.join(directory, name + "-key.pem"),
+                       "--peer-trusted-ca-file", os.path.join(directory, "ca.pem")]
+    return flags
+
+
 class KVCluster(Cluster):
     system = "kv-node"
 
-    def __init__(self, binary, root, base_port, fast_failover=False):
+    def __init__(self, binary, root, base_port, fast_failover=False, peer_tls=None):
         super().__init__(root, base_port, fast_failover)
+        self.peer_tls = peer_tls
+        if peer_tls:
+            self.system = "kv-node mTLS"
         spec = []
         for i in range(3):
             api, raft = base_port + 10 * i, base_port + 10 * i + 1
             spec.append(("n%d" % i, api, raft))
         peers = ",".join("%s=127.0.0.1:%d@127.0.0.1:%d" % (n, raft, api) for n, api, raft in spec)
+        tls_flags = make_peer_certificates(peer_tls, [n for n, _, _ in spec]) if peer_tls else {}
         for name, api, raft in spec:
             data = os.path.join(root, name)
             argv = [binary, "--id", name, "--api-addr", "127.0.0.1:%d" % api,
                     "--raft-addr", "127.0.0.1:%d" % raft, "--data-dir", data,
-                    "--bootstrap", "--peers", peers, "--log-level", "notice"]
+                    "--bootstrap", "--peers", peers, "--log-level", "notice"] + tls_flags.get(name, [])
             if fast_failover:
                 # 150-300 ms election timeouts (randomised up to twice --election-ticks).
                 argv += ["--tick-ms", "10", "--heartbeat-ticks", "5", "--election-ticks", "15"]
             self.members.append(Member(name, argv, data, os.path.join(root, name + ".log"), "127.0.0.1", api))
+
+    def remove_data(self):
+        super().remove_data()
+        if self.peer_tls:
+            shutil.rmtree(self.peer_tls, ignore_errors=True)  # the keys go with the cluster
 
     def status(self, m):
         return try_json(m.host, m.port, "GET", "/cluster/status", timeout=0.5)
@@ -355,8 +392,8 @@ class Clusters:
     def __init__(self, args):
         self.args, self.started = args, []
 
-    def kv(self, name, port_offset, fast=False):
-        c = KVCluster(self.args.kv_bin, os.path.join(self.args.work, name), 22000 + port_offset, fast)
+    def kv(self, name, port_offset, fast=False, peer_tls=None):
+        c = KVCluster(self.args.kv_bin, os.path.join(self.args.work, name), 22000 + port_offset, fast, peer_tls)
         self.started.append(c)
         return c.start()
 
@@ -498,16 +535,27 @@ def phase_throughput(args):
     conns = [int(c) for c in args.conns.split(",")]
     with Clusters(args) as clusters:
         kv = clusters.kv("tp-kv", 0)
-        etcd = clusters.etcd("tp-etcd", 0)
-        for c in (kv, etcd):
+        if args.peer_tls:
+            # The same binary with and without peer mutual TLS, in place of etcd.
+            other = clusters.kv("tp-kv-tls", 100, peer_tls=args.peer_tls)
+        else:
+            other = clusters.etcd("tp-etcd", 0)
+        for c in (kv, other):
             leader = c.wait_healthy()
             log("preloading %d keys into %s" % (args.keyspace, c.system))
             r = load_keys(c, leader, args.keyspace, 32)
             if r["errors"]:
                 raise RuntimeError("%s preload had %d errors" % (c.system, r["errors"]))
-        targets = [("kv-node", "leader", kv), ("kv-node", "follower", kv), ("etcd", "leader", etcd)]
-        if args.etcd_follower:
-            targets.append(("etcd", "follower", etcd))
+        if args.peer_tls:
+            # A/B rounds through the leader, alternating which goes first.
+            targets = []
+            for i in range(args.ab_rounds):
+                pair = [("kv-node", "leader", kv), ("kv-node mTLS", "leader", other)]
+                targets += pair if i % 2 == 0 else pair[::-1]
+        else:
+            targets = [("kv-node", "leader", kv), ("kv-node", "follower", kv), ("etcd", "leader", other)]
+        if args.etcd_follower and not args.peer_tls:
+            targets.append(("etcd", "follower", other))
         # Interleave the systems at each step, so a noisy neighbour hurts both alike.
         for op in [o for o in ["write", "read", "stale read"] if o in args.ops.split(",")]:
             for n in conns:
@@ -894,6 +942,9 @@ def main():
     p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     p.add_argument("--keyspace", type=int, default=10000)
     p.add_argument("--etcd-follower", action="store_true", help="also drive etcd through a follower")
+    p.add_argument("--peer-tls", metavar="DIR", help="throughput: compare kv-node with peer mutual TLS "
+                   "(certificates made with openssl in DIR) against plaintext kv-node, instead of etcd")
+    p.add_argument("--ab-rounds", type=int, default=3, help="throughput with --peer-tls: alternating rounds")
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--settle", type=float, default=0.5, help="seconds between failover rounds")
     p.add_argument("--keys", type=int, default=1000000)
