@@ -9,6 +9,8 @@ import RaftCore
 /// any other node answers 307 with the leader's address.
 struct ClusterRoutes {
     let runtime: NodeRuntime
+    /// Of the redirect to the leader: every node of a cluster serves its API the same way.
+    var scheme = "http"
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("cluster/status") { _, _ in JSON.response(NodeStatus(await runtime.status())) }
@@ -73,7 +75,7 @@ struct ClusterRoutes {
         guard case .notLeader(_, let leader) = error else { return JSON.error(error) }
         guard let leader else { return JSON.error(503, "no leader is known; retry shortly") }
         var headers: HTTPFields = [:]
-        headers[.location] = "http://\(leader.api)\(path)"
+        headers[.location] = "\(scheme)://\(leader.api)\(path)"
         return JSON.response(["error": "not the leader", "leader_api_addr": leader.api.description],
                              status: .temporaryRedirect, headers: headers)
     }

@@ -25,9 +25,12 @@ struct CrossSiteRule: Sendable {
 
     /// `host:port` of `--api-addr`: the only authority the node's own origin may name.
     let ownAuthority: String
+    /// `http://`, or `https://` when the API is served over TLS (`--cert-file`).
+    let schemePrefix: String
 
-    init(ownAuthority: String) {
+    init(ownAuthority: String, secure: Bool = false) {
         self.ownAuthority = ownAuthority
+        self.schemePrefix = secure ? "https://" : "http://"
     }
 
     static func requirement(of method: HTTPRequest.Method) -> Requirement {
@@ -43,7 +46,7 @@ struct CrossSiteRule: Sendable {
     func refusal(_ requirement: Requirement, contentType: String?, origin: String?, host: String?) -> APIFailure? {
         if requirement == .none { return nil }
         if let origin, !isOwnOrigin(origin, host: host) {
-            return APIFailure(403, "cross-origin request refused: the Origin header must be absent or http://\(ownAuthority)")
+            return APIFailure(403, "cross-origin request refused: the Origin header must be absent or \(schemePrefix)\(ownAuthority)")
         }
         if requirement == .sameOriginJSON, !(contentType.map(Self.isJSON) ?? false) {
             return APIFailure(415, "send the body with Content-Type: application/json")
@@ -51,13 +54,13 @@ struct CrossSiteRule: Sendable {
         return nil
     }
 
-    /// The node's own origin is `http://` and the authority it is addressed by: the request's
+    /// The node's own origin is its scheme (`http://`, `https://` with TLS) and the authority it is addressed by: the request's
     /// `Host` header, which must also be `--api-addr`. Checking `Host` too means a page that
     /// rebinds its own name to the node's address (DNS rebinding) does not pass as the node.
     /// `Origin: null` (sandboxed frames, some redirects) is never the node's own.
     func isOwnOrigin(_ origin: String, host: String?) -> Bool {
         guard let host else { return false }
-        let scheme = "http://".utf8
+        let scheme = schemePrefix.utf8
         let originBytes = origin.utf8
         guard originBytes.count == scheme.count + host.utf8.count,
               Self.equalsIgnoringCase(originBytes.prefix(scheme.count), scheme) else { return false }

@@ -113,6 +113,7 @@ extension KVReply {
     var response: Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let seconds = retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+        if let challenge = authenticateChallenge { headers[.wwwAuthenticate] = challenge }
         return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }

@@ -38,6 +38,8 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let operations: KVOperations
     private let metrics: NodeMetrics
     private let crossSite: CrossSiteRule
+    /// With `--auth-file`: every request passes `ClientAccess` first.
+    private let authenticator: ClientAuthenticator?
     private let maxBodyBytes: Int
     private var reading = Reading.betweenRequests
     private var answering = Answering.nobody
@@ -50,11 +52,24 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeAfterAnswer = false
     private var isOpen = true
 
-    init(operations: KVOperations, metrics: NodeMetrics, maxBodyBytes: Int) {
+    init(operations: KVOperations, metrics: NodeMetrics, maxBodyBytes: Int, secure: Bool = false,
+         authenticator: ClientAuthenticator? = nil) {
         self.operations = operations
         self.metrics = metrics
-        self.crossSite = CrossSiteRule(ownAuthority: operations.runtime.config.address.api.description)
+        self.crossSite = CrossSiteRule(ownAuthority: operations.runtime.config.address.api.description, secure: secure)
+        self.authenticator = authenticator
         self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// The request as the fast path serves it, or nil to leave it to the routes: not a
+    /// single-key request, or one whose credentials need a bcrypt check (the routes run it
+    /// off the event loop and remember the header, so the client's next request comes here).
+    private func fastRequest(_ head: HTTPRequestHead) -> KVFastRequest? {
+        guard var request = KVFastRequest(head) else { return nil }
+        guard let authenticator else { return request }
+        guard case .decided(let credentials) = authenticator.lookup(authorization: request.authorization) else { return nil }
+        request.credentials = credentials
+        return request
     }
 
     // MARK: Inbound
@@ -84,7 +99,7 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func consume(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch reading {
         case .betweenRequests:
-            if case .head(let head) = part, let request = KVFastRequest(head) {
+            if case .head(let head) = part, let request = fastRequest(head) {
                 reading = .fastPath(request, body: .success(nil))
                 answering = .fastPath
                 return
@@ -195,11 +210,16 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                            origin: request.origin, host: request.host) {
             return answer(.error(failure), to: request, started: started, context: context)
         }
+        // Then, as `ClientAuthMiddleware` does, before the key is judged or the body parsed.
+        if let credentials = request.credentials, let failure = ClientAccess.refusal(credentials, for: request.accessAction) {
+            return answer(.error(failure), to: request, started: started, context: context)
+        }
         let key: String
         switch KVOperations.key(fromPath: request.path) {
         case .success(let k): key = k
         case .failure(let failure): return answer(.error(failure), to: request, started: started, context: context)
         }
+        let identity: String? = if case .identity(let who) = request.credentials { who.name } else { nil }
         let requestID = KVOperations.requestID(idempotencyKey: request.idempotencyKey)
         switch request.operation {
         case .get(.stale):
@@ -208,14 +228,14 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .get(.linearizable):
             answerLater(request, started: started, context: context) { await $0.get(key, consistency: .linearizable) }
         case .delete:
-            operations.delete(key, requestID: requestID, answer: answerOnLoop(request, started: started, context: context))
+            operations.delete(key, requestID: requestID, identity: identity, answer: answerOnLoop(request, started: started, context: context))
         case .put:
             let value: String
             switch body.flatMap({ $0.map { JSON.stringField("value", in: $0) } ?? .failure(JSON.emptyBody) }) {
             case .success(let v): value = v
             case .failure(let failure): return answer(.error(failure), to: request, started: started, context: context)
             }
-            operations.put(key, value: value, requestID: requestID, answer: answerOnLoop(request, started: started, context: context))
+            operations.put(key, value: value, requestID: requestID, identity: identity, answer: answerOnLoop(request, started: started, context: context))
         }
     }
 
@@ -253,6 +273,7 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
         if let seconds = reply.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
+        if let challenge = reply.authenticateChallenge { headers.add(name: "WWW-Authenticate", value: challenge) }
         headers.add(name: "Date", value: HTTPDate.now)
         headers.add(name: "Server", value: NodeServer.name)
         if !keepAlive {

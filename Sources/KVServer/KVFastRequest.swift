@@ -19,6 +19,10 @@ struct KVFastRequest {
     var contentType: String?
     var origin: String?
     var host: String?
+    var authorization: String?
+    /// Who the client is, when `--auth-file` is in force: decided from the header without
+    /// bcrypt (a Basic header not verified before sends the request to the routes instead).
+    var credentials: ClientCredentials?
     var version: HTTPVersion
     var keepAlive: Bool
 
@@ -68,6 +72,8 @@ struct KVFastRequest {
                 if origin == nil { origin = value }
             case 12 where Self.named(name, "content-type"):
                 if contentType == nil { contentType = value }
+            case 13 where Self.named(name, "authorization"):
+                if authorization == nil { authorization = value }
             case 15 where Self.named(name, "idempotency-key"):
                 if idempotencyKey == nil { idempotencyKey = value }
             default:
@@ -81,6 +87,12 @@ struct KVFastRequest {
 
     private static func named(_ name: String, _ lowercased: StaticString) -> Bool {
         lowercased.withUTF8Buffer { CrossSiteRule.equalsIgnoringCase(name.utf8, $0) }
+    }
+
+    /// What `ClientAccess` is asked about this request, given its path.
+    var accessAction: ClientAction {
+        if case .get = operation { return ClientAccess.keyAction(path: path, write: false) }
+        return ClientAccess.keyAction(path: path, write: true)
     }
 
     /// What `CrossSiteRule` asks of this request.

@@ -26,6 +26,10 @@ struct KVReply: Sendable {
 
     /// Every 503 is "try again shortly": the response says when.
     var retryAfterSeconds: Int? { status == 503 ? 1 : nil }
+
+    /// Every 401 says how to authenticate (RFC 9110, 11.6.1); a bearer token is accepted too.
+    var authenticateChallenge: String? { status == 401 ? Self.basicChallenge : nil }
+    static let basicChallenge = "Basic realm=\"kv\", charset=\"UTF-8\""
 }
 
 /// How a read may be served.
@@ -78,13 +82,18 @@ struct KVOperations: Sendable {
         return ClientRequestID(clientID: IdempotencyKey.clientID(for: value), sequence: 1)
     }
 
-    func put(_ key: String, value: String, requestID: ClientRequestID?) async -> KVReply {
-        await withCheckedContinuation { done in put(key, value: value, requestID: requestID) { done.resume(returning: $0) } }
+    /// `identity` is the authenticated client's name (with `--auth-file`): it travels with
+    /// the write if a follower forwards it, so the leader can tell whose write it is.
+    func put(_ key: String, value: String, requestID: ClientRequestID?, identity: String? = nil) async -> KVReply {
+        await withCheckedContinuation { done in
+            put(key, value: value, requestID: requestID, identity: identity) { done.resume(returning: $0) }
+        }
     }
 
     /// `put` for a caller on an event loop: `answer` is called once, on any thread.
-    func put(_ key: String, value: String, requestID: ClientRequestID?, answer: @escaping @Sendable (KVReply) -> Void) {
-        runtime.submit(.put(key, Array(value.utf8), requestID: requestID)) { result in
+    func put(_ key: String, value: String, requestID: ClientRequestID?, identity: String? = nil,
+             answer: @escaping @Sendable (KVReply) -> Void) {
+        runtime.submit(.put(key, Array(value.utf8), requestID: requestID), identity: identity) { result in
             answer(result.reply { result in
                 var json = JSONObjectWriter(capacity: 48 + key.utf8.count)
                 json.field("key", key)
@@ -95,13 +104,16 @@ struct KVOperations: Sendable {
         }
     }
 
-    func delete(_ key: String, requestID: ClientRequestID?) async -> KVReply {
-        await withCheckedContinuation { done in delete(key, requestID: requestID) { done.resume(returning: $0) } }
+    func delete(_ key: String, requestID: ClientRequestID?, identity: String? = nil) async -> KVReply {
+        await withCheckedContinuation { done in
+            delete(key, requestID: requestID, identity: identity) { done.resume(returning: $0) }
+        }
     }
 
     /// `delete` for a caller on an event loop: `answer` is called once, on any thread.
-    func delete(_ key: String, requestID: ClientRequestID?, answer: @escaping @Sendable (KVReply) -> Void) {
-        runtime.submit(.delete(key, requestID: requestID)) { result in
+    func delete(_ key: String, requestID: ClientRequestID?, identity: String? = nil,
+                answer: @escaping @Sendable (KVReply) -> Void) {
+        runtime.submit(.delete(key, requestID: requestID), identity: identity) { result in
             answer(result.reply { result in
                 var json = JSONObjectWriter()
                 json.field("deleted", result.deleted)

@@ -52,14 +52,17 @@ struct KVRoutes {
         case .failure(let failure): return failure.response
         }
         switch await JSON.stringField("value", from: request, limit: Self.maxBodyBytes) {
-        case .success(let value): return await operations.put(key, value: value, requestID: requestID(of: request)).response
+        case .success(let value):
+            return await operations.put(key, value: value, requestID: requestID(of: request),
+                                        identity: ClientContext.identity?.name).response
         case .failure(let failure): return failure.response
         }
     }
 
     private func delete(_ request: Request) async -> Response {
         switch self.key(of: request) {
-        case .success(let key): await operations.delete(key, requestID: requestID(of: request)).response
+        case .success(let key):
+            await operations.delete(key, requestID: requestID(of: request), identity: ClientContext.identity?.name).response
         case .failure(let failure): failure.response
         }
     }

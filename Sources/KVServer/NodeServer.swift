@@ -5,6 +5,7 @@ import HummingbirdCore
 import KVStore
 import Logging
 import NIOPosix
+import NIOSSL
 import NodeRuntime
 import RaftCore
 import ServiceLifecycle
@@ -34,6 +35,10 @@ public struct NodeOptions: Sendable {
     public var peerHandshakeTimeout: Duration = .seconds(5)
     /// Mutual TLS on the Raft port (both ways); plain TCP when nil.
     public var peerTLS: PeerTLS?
+    /// HTTPS on the API (`--cert-file`, `--key-file`, `--client-cert-auth`); plain HTTP when nil.
+    public var clientTLS: ClientTLS?
+    /// Users, tokens and their permissions (`--auth-file`); every client may do anything when nil.
+    public var clientAuth: ClientAuthenticator?
 
     public init(id: NodeID, apiAddress: HostPort, raftAddress: HostPort, dataDirectory: String) {
         self.id = id
@@ -98,13 +103,26 @@ public enum NodeServer {
         }
         await runtime.start()
 
-        let router = Self.router(runtime: runtime, store: store, metrics: metrics, maxPageBytes: options.maxPageBytes)
+        let secure = options.clientTLS != nil
+        let authenticator = options.clientAuth
+        let router = Self.router(runtime: runtime, store: store, metrics: metrics, maxPageBytes: options.maxPageBytes,
+                                 secure: secure, authenticator: authenticator)
         let operations = KVOperations(runtime: runtime, store: store)
         let connections = ConnectionLimit(maximum: options.http.maxConnections)
         let idleTimeout = options.http.idleTimeout
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try options.clientTLS?.makeContext()
+        } catch {
+            await runtime.stop()
+            await transport.shutdown()
+            try? await raftLoop.shutdownGracefully()
+            throw error
+        }
         let server = HTTPServerBuilder { responder in
-            LimitedHTTP1Channel(responder: responder, connections: connections, idleTimeout: idleTimeout) {
-                KVFastPathHandler(operations: operations, metrics: metrics, maxBodyBytes: KVRoutes.maxBodyBytes)
+            LimitedHTTP1Channel(responder: responder, connections: connections, idleTimeout: idleTimeout, tls: tlsContext) {
+                KVFastPathHandler(operations: operations, metrics: metrics, maxBodyBytes: KVRoutes.maxBodyBytes,
+                                  secure: secure, authenticator: authenticator)
             }
         }
         let app = Application(
@@ -117,8 +135,10 @@ public enum NodeServer {
         let node = NodeService(runtime: runtime, transport: transport, raftLoop: raftLoop, store: store,
                                join: hadState ? nil : options.join, logger: logger)
         // Services stop in reverse order: the HTTP server first, then the node.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node), .init(service: app)]
+        if let authenticator { services.append(.init(service: AuthFileReloader(authenticator: authenticator, logger: logger))) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: node), .init(service: app)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -129,13 +149,18 @@ public enum NodeServer {
 extension NodeServer {
     /// The Hummingbird routes of the API (`store` and `metrics` are the runtime's). One
     /// function so the route tests drive exactly the router kv-node serves.
+    /// The cross-site rule first (it refuses without looking at credentials), then, with an
+    /// auth file, `ClientAuthMiddleware`.
     static func router(runtime: NodeRuntime, store: DurableStore, metrics: NodeMetrics,
-                       maxPageBytes: Int) -> Router<BasicRequestContext> {
+                       maxPageBytes: Int, secure: Bool = false,
+                       authenticator: ClientAuthenticator? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestTimingMiddleware(metrics: metrics))
-        router.add(middleware: CrossSiteMiddleware(rule: CrossSiteRule(ownAuthority: runtime.config.address.api.description)))
+        router.add(middleware: CrossSiteMiddleware(rule: CrossSiteRule(ownAuthority: runtime.config.address.api.description,
+                                                                       secure: secure)))
+        if let authenticator { router.add(middleware: ClientAuthMiddleware(authenticator: authenticator)) }
         KVRoutes(runtime: runtime, store: store, maxPageBytes: maxPageBytes).register(on: router)
-        ClusterRoutes(runtime: runtime).register(on: router)
+        ClusterRoutes(runtime: runtime, scheme: secure ? "https" : "http").register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
         return router
     }

@@ -16,11 +16,15 @@ extension NodeRuntime {
     /// Replicates `command` and calls `completion` once with its result, on an arbitrary
     /// thread; `completion` must not block. Any node accepts writes: a follower forwards to
     /// the leader. A write waits for a leader for up to the request timeout, never longer.
-    public nonisolated func submit(_ command: KVCommand,
+    /// `identity` names the authenticated client the write is made for, if any: a follower
+    /// sends it with the forwarded write, and the leader logs it (Docs/TRANSPORT.md,
+    /// "Forwarded requests"); it is not part of the command and changes nothing it does.
+    public nonisolated func submit(_ command: KVCommand, identity: String? = nil,
                                    completion: @escaping @Sendable (Result<KVResult, RuntimeError>) -> Void) {
         do { try command.validate() } catch { return completion(.failure(RuntimeError(error))) }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
-        enqueue(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: true, completion: completion))
+        enqueue(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: true, identity: identity,
+                             completion: completion))
     }
 
     /// `submit(_:completion:)` for a caller in a task.
@@ -81,7 +85,8 @@ extension NodeRuntime {
     /// Sends `write` to the leader and answers it with the leader's answer. A leader that
     /// turns out not to lead has proposed nothing, so the write is retried here.
     private func forward(_ write: PendingWrite, to leader: NodeID) {
-        let request = PeerRequest.propose(command: write.command)
+        let request = write.identity.map { PeerRequest.proposeOnBehalf(command: write.command, identity: $0) }
+            ?? PeerRequest.propose(command: write.command)
         transport.request(request, to: leader, timeout: write.deadline - ContinuousClock.now) { [self] reply in
             switch reply {
             case .success(.proposeResult(let encoded)):
@@ -137,24 +142,31 @@ extension NodeRuntime {
     }
 
     /// A write forwarded by a follower: proposed here if this node leads, never forwarded again.
+    /// It was authorised on the follower that received it, and is not checked again here;
+    /// the identity it was made for, if any, is logged for audit.
     func serveForwarded(_ incoming: IncomingPeerRequest) {
+        let bytes: [UInt8]
         switch incoming.request {
-        case .propose(let bytes):
-            let command: KVCommand
-            do {
-                command = try KVCommand(decoding: bytes)
-                try command.validate()
-            } catch {
-                return incoming.respond(ForwardingCodec.failure(RuntimeError(error)))
-            }
-            let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
-            propose(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: false) { result in
-                switch result {
-                case .success(let result): incoming.respond(.proposeResult(ForwardingCodec.encode(result)))
-                case .failure(let error): incoming.respond(ForwardingCodec.failure(error))
-                }
-            })
+        case .propose(let command):
+            bytes = command
+        case .proposeOnBehalf(let command, let identity):
+            bytes = command
+            logger.debug("forwarded write", metadata: ["from": "\(incoming.from)", "identity": "\(identity)"])
         }
+        let command: KVCommand
+        do {
+            command = try KVCommand(decoding: bytes)
+            try command.validate()
+        } catch {
+            return incoming.respond(ForwardingCodec.failure(RuntimeError(error)))
+        }
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
+        propose(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: false) { result in
+            switch result {
+            case .success(let result): incoming.respond(.proposeResult(ForwardingCodec.encode(result)))
+            case .failure(let error): incoming.respond(ForwardingCodec.failure(error))
+            }
+        })
     }
 
     static func result(of outcome: ApplyOutcome) throws(RuntimeError) -> KVResult {

@@ -12,6 +12,9 @@ struct PendingWrite: Sendable {
     /// `.notLeader`, never forwarded again, so a write cannot circle between two nodes that
     /// each believe the other leads.
     var mayForward: Bool
+    /// The authenticated client this write is made for (with `--auth-file`); sent along if
+    /// the write is forwarded, for the leader's audit log.
+    var identity: String? = nil
     /// Why the last attempt could not go ahead: what the client hears if the deadline
     /// passes before the write reaches a leader's log.
     var obstacle: RuntimeError = .unavailable("no leader was elected in time")

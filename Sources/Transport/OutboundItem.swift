@@ -12,6 +12,7 @@ enum OutboundItem: Sendable {
         switch self {
         case .message(let message): RaftMessageCodec.estimatedSize(of: message)
         case .request(_, .propose(let command)): 32 + command.count
+        case .request(_, .proposeOnBehalf(let command, let identity)): 32 + command.count + identity.utf8.count
         }
     }
 

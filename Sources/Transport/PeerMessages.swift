@@ -5,6 +5,9 @@
 public enum PeerRequest: Sendable, Equatable {
     /// Propose `command` on the receiver (the leader) and reply once it is applied.
     case propose(command: [UInt8])
+    /// `propose`, made on behalf of the authenticated client `identity`. The sender has
+    /// authorised it; the receiver only records who it was for (Docs/TRANSPORT.md).
+    case proposeOnBehalf(command: [UInt8], identity: String)
 }
 
 /// The reply to a `PeerRequest`.

@@ -53,6 +53,15 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("peer-key-file"), help: "PEM private key of --peer-cert-file.") var peerKeyFile: String?
     @Option(name: .customLong("peer-trusted-ca-file"), help: "PEM CA certificate(s) a peer's certificate must chain to.")
     var peerTrustedCAFile: String?
+    @Option(name: .customLong("cert-file"), help: "PEM certificate (chain) of the HTTP API; with --key-file, the API is served over HTTPS.")
+    var certFile: String?
+    @Option(name: .customLong("key-file"), help: "PEM private key of --cert-file.") var keyFile: String?
+    @Option(name: .customLong("trusted-ca-file"), help: "PEM CA certificate(s) a client certificate must chain to (with --client-cert-auth).")
+    var trustedCAFile: String?
+    @Flag(name: .customLong("client-cert-auth"), help: "Require HTTPS clients to present a certificate from --trusted-ca-file.")
+    var clientCertAuth = false
+    @Option(name: .customLong("auth-file"), help: "JSON users (bcrypt) and tokens (SHA-256) with roles per key prefix; requests need credentials. Re-read on SIGHUP.")
+    var authFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
@@ -97,6 +106,42 @@ struct KVNodeCommand: AsyncParsableCommand {
         }
     }
 
+    /// HTTPS for the API: certificate and key both or neither, a CA only with
+    /// --client-cert-auth and the other way round; bad files stop the node with status 2.
+    static func loadClientTLS(certificate: String?, key: String?, trustedCA: String?, clientCertAuth: Bool) -> ClientTLS? {
+        switch (certificate, key) {
+        case (nil, nil):
+            if clientCertAuth || trustedCA != nil {
+                Self.failStartup("kv-node: --client-cert-auth and --trusted-ca-file need HTTPS: give --cert-file and --key-file too")
+            }
+            return nil
+        case (let certificate?, let key?):
+            if clientCertAuth && trustedCA == nil {
+                Self.failStartup("kv-node: --client-cert-auth needs --trusted-ca-file (the CA client certificates must chain to)")
+            }
+            if !clientCertAuth && trustedCA != nil {
+                Self.failStartup("kv-node: --trusted-ca-file is only used with --client-cert-auth; give both or neither")
+            }
+            do {
+                return try ClientTLS.load(certificateFile: certificate, keyFile: key, clientCAFile: trustedCA)
+            } catch {
+                Self.failStartup("kv-node: HTTPS: \(error)")
+            }
+        default:
+            Self.failStartup("kv-node: --cert-file and --key-file go together: give both or neither")
+        }
+    }
+
+    /// The auth file as it is at start-up; a missing or invalid one stops the node with status 2.
+    static func loadClientAuth(path: String?) -> ClientAuthenticator? {
+        guard let path else { return nil }
+        do {
+            return try ClientAuthenticator.load(path: path)
+        } catch {
+            Self.failStartup("kv-node: --auth-file: \(error)")
+        }
+    }
+
     private static func failStartup(_ message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         Foundation.exit(2)
@@ -114,6 +159,8 @@ struct KVNodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let peerTLS = try Self.loadPeerTLS(certificate: peerCertFile, key: peerKeyFile, trustedCA: peerTrustedCAFile)
+        let clientTLS = Self.loadClientTLS(certificate: certFile, key: keyFile, trustedCA: trustedCAFile, clientCertAuth: clientCertAuth)
+        let clientAuth = Self.loadClientAuth(path: authFile)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -134,6 +181,8 @@ struct KVNodeCommand: AsyncParsableCommand {
         }
         options.join = join.flatMap(HostPort.init(parsing:))
         options.peerTLS = peerTLS
+        options.clientTLS = clientTLS
+        options.clientAuth = clientAuth
         options.runtime.clusterID = clusterID
         options.peerLimits.maxConnections = maxPeerConnections
         options.peerLimits.maxUnauthenticatedConnections = maxUnauthenticatedPeerConnections

@@ -19,12 +19,13 @@ struct RouteHarness {
     let client: any TestClientProtocol
     let node: RuntimeNode
 
-    static func with(maxPageBytes: Int = NodeOptions.defaultMaxPageBytes,
+    /// `authenticator` stands for `--auth-file`: nil serves everyone, as kv-node without it.
+    static func with(maxPageBytes: Int = NodeOptions.defaultMaxPageBytes, authenticator: ClientAuthenticator? = nil,
                      _ body: @Sendable (RouteHarness) async throws -> Void) async throws {
         try await withRuntimeCluster(voters: 1) { cluster in
             let node = try await cluster.leader()
             let router = NodeServer.router(runtime: node.runtime, store: node.store, metrics: node.metrics,
-                                           maxPageBytes: maxPageBytes)
+                                           maxPageBytes: maxPageBytes, authenticator: authenticator)
             let app = Application(router: router,
                                   configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0),
                                                                           serverName: NodeServer.name))

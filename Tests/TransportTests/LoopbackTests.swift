@@ -209,6 +209,7 @@ import Testing
                 switch incoming.request {
                 case .propose(let command) where command.isEmpty: incoming.respond(.failure(code: 7, message: "empty"))
                 case .propose(let command): incoming.respond(.proposeResult(command.reversed()))
+                case .proposeOnBehalf(let command, let identity): incoming.respond(.proposeResult(command + Array(identity.utf8)))
                 }
             }
             alpha.setPeer("b", address: try address(of: beta))

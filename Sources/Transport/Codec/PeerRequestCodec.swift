@@ -5,8 +5,12 @@ import NIOCore
 enum PeerRequestCodec {
     /// Kind 1 of both was a read-index request and its reply, retired: ReadIndex travels as
     /// a Raft message. Decoding it now fails like any unknown kind.
+    /// Kind 2 (a propose with the client identity after the command) was added without a
+    /// version bump: a node only sends it when a client authenticated (`--auth-file`), and
+    /// an older leader refuses it like any unknown kind (Docs/TRANSPORT.md).
     private enum RequestKind: UInt8 {
         case propose = 0
+        case proposeOnBehalf = 2
     }
 
     private enum ResponseKind: UInt8 {
@@ -21,6 +25,10 @@ enum PeerRequestCodec {
             case .propose(let command):
                 payload.writeWire(RequestKind.propose.rawValue)
                 payload.writeWire(command)
+            case .proposeOnBehalf(let command, let identity):
+                payload.writeWire(RequestKind.proposeOnBehalf.rawValue)
+                payload.writeWire(command)
+                payload.writeWire(identity)
             }
         }
     }
@@ -46,6 +54,8 @@ enum PeerRequestCodec {
         let request: PeerRequest
         switch RequestKind(rawValue: try reader.readU8("request kind")) {
         case .propose: request = .propose(command: try reader.readBytes("command"))
+        case .proposeOnBehalf:
+            request = .proposeOnBehalf(command: try reader.readBytes("command"), identity: try reader.readString("identity"))
         case nil: throw WireError.invalidValue(field: "request kind")
         }
         try reader.finish()

@@ -83,7 +83,9 @@ struct MessageGenerator {
     }
 
     mutating func peerRequest() -> PeerRequestSample {
-        .init(id: number(), request: .propose(command: bytes()))
+        .init(id: number(), request: random.next() % 2 == 0
+            ? .propose(command: bytes())
+            : .proposeOnBehalf(command: bytes(), identity: nodeID().rawValue))
     }
 
     mutating func peerResponse() -> PeerResponseSample {

@@ -1,0 +1,80 @@
+import HTTPTypes
+
+/// What a request asks to do, as far as permissions go.
+enum ClientAction: Equatable, Sendable {
+    /// `/health`, `/metrics`, `/cluster/status`: open to anyone who reaches the port
+    /// (Docs/SECURITY.md says why).
+    case open
+    /// Anything else that touches no key: the caller must be someone, with any role.
+    case authenticated
+    case read(key: String)
+    case write(key: String)
+    /// `GET /kv?prefix=`: the prefix must lie inside a read prefix.
+    case list(prefix: String)
+    /// Membership changes and any later admin call.
+    case admin
+}
+
+/// The one permission rule of the client API (Docs/SECURITY.md, "Clients"). Both request
+/// paths (`KVFastPathHandler` and the routes through `ClientAuthMiddleware`) ask it, so a
+/// request is allowed or refused the same way whichever path serves it.
+enum ClientAccess {
+    /// 401 for missing or wrong credentials, 403 for an identity without the permission,
+    /// nil when the request may be served.
+    static func refusal(_ credentials: ClientCredentials, for action: ClientAction) -> APIFailure? {
+        if action == .open { return nil }
+        let identity: ClientIdentity
+        switch credentials {
+        case .anonymous: return APIFailure(401, "authentication required: HTTP Basic or Authorization: Bearer <token>")
+        case .invalid: return APIFailure(401, "the credentials were not accepted")
+        case .identity(let who): identity = who
+        }
+        let allowed = switch action {
+        case .open, .authenticated: true
+        case .read(let key): identity.may(.read, key: key)
+        case .write(let key): identity.may(.write, key: key)
+        case .list(let prefix): identity.mayList(prefix: prefix)
+        case .admin: identity.isAdmin
+        }
+        guard !allowed else { return nil }
+        let reason = switch action {
+        case .read(let key): "\(identity.name) may not read \(key)"
+        case .write(let key): "\(identity.name) may not write \(key)"
+        case .list(let prefix): "\(identity.name) may not list the prefix \"\(prefix)\": it must lie inside one of its read prefixes"
+        default: "\(identity.name) lacks the admin role"
+        }
+        return APIFailure(403, reason)
+    }
+
+    /// `/kv/{key}`: reading or writing that key; a path that names no valid key needs only
+    /// an identity (the route then answers 400).
+    static func keyAction(path: Substring, write: Bool) -> ClientAction {
+        guard case .success(let key) = KVOperations.key(fromPath: path) else { return .authenticated }
+        return write ? .write(key: key) : .read(key: key)
+    }
+
+    /// The action of any request the routes serve.
+    static func action(method: HTTPRequest.Method, path: Substring, listPrefix: @autoclosure () -> String?) -> ClientAction {
+        if path.hasPrefix("/kv/") {
+            switch method {
+            case .get, .head: return keyAction(path: path, write: false)
+            case .put, .delete: return keyAction(path: path, write: true)
+            default: return .authenticated
+            }
+        }
+        if path == "/kv" || path == "/kv/" {
+            return method == .get || method == .head ? .list(prefix: listPrefix() ?? "") : .authenticated
+        }
+        if (path == "/health" || path == "/metrics" || path == "/cluster/status") && (method == .get || method == .head) {
+            return .open
+        }
+        if path.hasPrefix("/cluster/") { return .admin }
+        return .authenticated
+    }
+}
+
+/// The identity a route handler serves, set by `ClientAuthMiddleware` for the handler's
+/// task, so writes can carry it to the leader without every handler taking a parameter.
+enum ClientContext {
+    @TaskLocal static var identity: ClientIdentity?
+}
