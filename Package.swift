@@ -70,12 +70,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A cluster CA and the node certificates it issues (P-256): the launcher's own CA and
+        // the TLS tests' throwaway ones.
+        .target(
+            name: "PeerCertificates",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Certificate authorities and node certificates made in memory for the TLS tests.
         .target(
             name: "TLSTestSupport",
             dependencies: [
+                "PeerCertificates",
                 .product(name: "X509", package: "swift-certificates"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TLSTestSupport"
         ),
@@ -182,7 +191,8 @@ let package = Package(
         .target(
             name: "Launcher",
             dependencies: [
-                "HTTPLimits", "ClusterAPI",
+                "HTTPLimits", "ClusterAPI", "PeerCertificates",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -208,7 +218,8 @@ let package = Package(
         .testTarget(
             name: "LauncherTests",
             dependencies: [
-                "Launcher", "ClusterAPI",
+                "Launcher", "ClusterAPI", "PeerCertificates",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -34,6 +34,11 @@ public enum Launcher {
         let plan = PortPlan(basePort: options.basePort)
         let config = try LaunchPlan.loadOrCreate(
             dataDirectory: dataDirectory, initialNodes: options.initialNodes, plan: plan, logger: logger)
+        let (certificates, replaced) = try ClusterCertificates.loadOrCreate(dataDirectory: dataDirectory)
+        if let replaced { logger.warning("\(replaced); made a new cluster CA, and node certificates follow at each start") }
+        // Every node now, not only at its start, so tls/ is complete as soon as the launcher runs.
+        for node in config.nodes { try certificates.nodeFiles(for: node.id, host: NodeArguments.nodeHost) }
+        logger.info("peer TLS: cluster CA \(certificates.authorityFile)")
         let reaped = await OrphanReaper.reap(config: config, dataDirectory: dataDirectory)
         if !reaped.isEmpty { logger.warning("stopped nodes left by an earlier launcher: \(reaped)") }
 
@@ -44,7 +49,8 @@ public enum Launcher {
         let events = EventHub()
         let api = HTTPNodeAPI()
         let supervisor = Supervisor(
-            dataDirectory: dataDirectory, executable: executable, plan: plan, config: config, events: events, logger: logger)
+            dataDirectory: dataDirectory, executable: executable, plan: plan, config: config, events: events, logger: logger,
+            certificates: certificates)
         let monitor = StatusMonitor(supervisor: supervisor, api: api, events: events, logger: logger)
         let controller = ClusterController(supervisor: supervisor, monitor: monitor, api: api, events: events, logger: logger)
         let gateway = KVGateway(supervisor: supervisor, monitor: monitor, api: api)

@@ -16,7 +16,11 @@ public struct NodeArguments: Sendable {
 
     /// - Parameter joinAddress: `HOST:PORT` of a member's API for a node that is not a founder;
     ///   nil leaves the flag out (the node then waits to be added).
-    public func arguments(for node: NodeConfig, in config: ClusterConfig, joinAddress: String?) -> [String] {
+    /// - Parameter peerTLS: the node's certificate, key and the cluster CA, for mutual TLS on
+    ///   the Raft port (Docs/SECURITY.md, "Peer traffic"); nil runs the Raft port in plaintext.
+    public func arguments(
+        for node: NodeConfig, in config: ClusterConfig, joinAddress: String?, peerTLS: PeerTLSPaths? = nil
+    ) -> [String] {
         var arguments = [
             "--id", node.id.rawValue,
             "--api-addr", "\(NodeArguments.nodeHost):\(node.apiPort)",
@@ -33,6 +37,7 @@ public struct NodeArguments: Sendable {
         } else if let joinAddress {
             arguments += ["--join", joinAddress]
         }
+        if let peerTLS { arguments += peerTLS.kvNodeArguments }
         return arguments
     }
 }

@@ -64,3 +64,13 @@ enum PrivateFiles {
         Launcher.StartupError(description: "\(operation) \(path): \(String(cString: strerror(errno)))")
     }
 }
+
+extension PrivateFiles {
+    /// Sets `url`'s mode: a directory made before the launcher cared (or by hand) is brought
+    /// down to what it must be.
+    static func restrict(_ url: URL, mode: mode_t) throws {
+        if chmod(url.path, mode) != 0 {
+            throw Launcher.StartupError(description: "chmod \(url.path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

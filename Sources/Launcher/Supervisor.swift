@@ -14,6 +14,9 @@ public actor Supervisor {
     private let store: ClusterConfigStore
     private let events: EventHub
     private let arguments: NodeArguments
+    /// The cluster CA; every node starts with a certificate from it. Nil starts nodes
+    /// without peer TLS (tests of process handling that do not care).
+    private let certificates: ClusterCertificates?
     private let logger: Logger
     private let stopTimeout: Duration
     private var config: ClusterConfig
@@ -21,7 +24,7 @@ public actor Supervisor {
 
     public init(
         dataDirectory: URL, executable: String, plan: PortPlan, config: ClusterConfig, events: EventHub,
-        logger: Logger, stopTimeout: Duration = .seconds(10)
+        logger: Logger, stopTimeout: Duration = .seconds(10), certificates: ClusterCertificates? = nil
     ) {
         self.dataDirectory = dataDirectory
         self.executable = executable
@@ -31,6 +34,7 @@ public actor Supervisor {
         self.arguments = NodeArguments(dataDirectory: dataDirectory.path)
         self.logger = logger
         self.stopTimeout = stopTimeout
+        self.certificates = certificates
         self.config = config
     }
 
@@ -74,7 +78,15 @@ public actor Supervisor {
         } catch {
             throw .failed("cannot create \(directory): \(error)")
         }
-        let argv = arguments.arguments(for: node, in: config, joinAddress: joinAddress)
+        // Issued here when missing, so a node added later, or one from a data directory made
+        // before the launcher made certificates, gets its own before its first start.
+        let peerTLS: PeerTLSPaths?
+        do {
+            peerTLS = try certificates?.nodeFiles(for: id, host: NodeArguments.nodeHost)
+        } catch {
+            throw .failed("cannot make the TLS certificate of \(id): \(error)")
+        }
+        let argv = arguments.arguments(for: node, in: config, joinAddress: joinAddress, peerTLS: peerTLS)
         appendBanner(to: id, "starting \(executable) \(argv.joined(separator: " "))")
         let pid: Int32
         do {
@@ -202,6 +214,10 @@ public actor Supervisor {
     /// Reserves the next free slot for a new node and persists it.
     public func addNode(_ id: NodeID, isFree: (Int) -> Bool = { PortProbe.isFree($0) }) throws(ControlError) -> NodeConfig {
         guard config.node(id) == nil else { throw .conflict("a node called \(id) already exists") }
+        // Node directories sit beside the certificate directory; deleting such a node would delete the CA.
+        guard id.rawValue != ClusterCertificates.directoryName else {
+            throw .badRequest("\(id) is reserved for the certificate directory; choose another name")
+        }
         let used = Set(config.nodes.map(\.slot))
         guard let slot = plan.nextFreeSlot(used: used, isFree: isFree) else {
             throw .unavailable("no free port pair above \(plan.basePort)")
@@ -246,6 +262,7 @@ public actor Supervisor {
         } catch {
             throw .failed("\(id) was removed but its directory could not be deleted: \(error)")
         }
+        certificates?.remove(id)
     }
 
     private func appendBanner(to id: NodeID, _ line: String) {

@@ -54,7 +54,7 @@ import Testing
             #expect(response.status == .notFound)
         }
         let entries = try FileManager.default.contentsOfDirectory(atPath: launcher.dataDirectory.path).sorted()
-        #expect(entries == ["cluster.json", "node1", "node2", "node3"])
+        #expect(entries == ["cluster.json", "node1", "node2", "node3", "tls"])
         #expect(!FileManager.default.fileExists(atPath: launcher.directory.url.appendingPathComponent("escape").path))
         await launcher.stop()
     }

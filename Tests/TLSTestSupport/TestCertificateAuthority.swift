@@ -1,53 +1,32 @@
-import Crypto
 import Foundation
+import PeerCertificates
 import X509
 
 /// A certificate authority made in memory for one test: P-256 keys, certificates valid from
 /// an hour ago for a day. Tests that need a second, untrusted CA simply make another.
+/// The certificates come from `CertificateAuthority`, the code the launcher makes its own with.
 public struct TestCertificateAuthority: Sendable {
-    private let key: P256.Signing.PrivateKey
-    private let name: DistinguishedName
-    public let certificate: Certificate
+    private let authority: CertificateAuthority
+    public var certificate: Certificate { authority.certificate }
 
     public init(name commonName: String = "swift-raft-kv test CA") throws {
-        key = P256.Signing.PrivateKey()
-        name = try DistinguishedName { CommonName(commonName) }
         let now = Date()
-        certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(),
-            publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(86_400),
-            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-            },
-            issuerPrivateKey: Certificate.PrivateKey(key))
+        authority = try CertificateAuthority(
+            commonName: commonName, notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400))
     }
 
     public var certificatePEM: String {
-        get throws { try certificate.serializeAsPEM().pemString }
+        get throws { try authority.certificatePEM }
     }
 
     /// A certificate for both ends of a TLS connection, signed by this CA: subject CN
     /// `commonName` and a SAN DNS name for each of `dnsNames`. Returns PEM text.
     public func issue(commonName: String, dnsNames: [String] = []) throws -> (certificatePEM: String, keyPEM: String) {
-        let leafKey = P256.Signing.PrivateKey()
         let now = Date()
-        let leaf = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(),
-            publicKey: Certificate.PublicKey(leafKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(86_400),
-            issuer: name, subject: try DistinguishedName { CommonName(commonName) },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                if !dnsNames.isEmpty { SubjectAlternativeNames(dnsNames.map { .dnsName($0) }) }
-            },
-            issuerPrivateKey: Certificate.PrivateKey(key))
-        return (try leaf.serializeAsPEM().pemString, leafKey.pemRepresentation)
+        let issued = try authority.issue(
+            commonName: commonName, dnsNames: dnsNames,
+            notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400))
+        return (try issued.certificatePEM, issued.keyPEM)
     }
 
     /// Writes a node's certificate, key (mode 0600) and this CA's certificate into

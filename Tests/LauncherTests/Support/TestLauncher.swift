@@ -45,9 +45,10 @@ struct TestLauncher {
         logger.logLevel = .warning
         events = EventHub()
         cluster = FakeCluster()
+        let certificates = try ClusterCertificates.loadOrCreate(dataDirectory: dataDirectory).0
         supervisor = Supervisor(
             dataDirectory: dataDirectory, executable: executable, plan: plan, config: config, events: events,
-            logger: logger, stopTimeout: .seconds(3))
+            logger: logger, stopTimeout: .seconds(3), certificates: certificates)
         cluster.attach(supervisor)
         monitor = StatusMonitor(supervisor: supervisor, api: cluster, events: events, logger: logger)
         controller = ClusterController(supervisor: supervisor, monitor: monitor, api: cluster, events: events, logger: logger)
