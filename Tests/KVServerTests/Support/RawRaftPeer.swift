@@ -118,10 +118,11 @@ final class RawRaftPeer {
     /// or nil if it closed without answering.
     func firstReplyType(timeout: Duration = .seconds(20)) async throws -> UInt8? {
         let received = try await firstBytes(5, timeout: timeout)
-        return received.count == 5 ? received[4] : nil
+        return received.count >= 5 ? received[4] : nil
     }
 
-    /// The first `count` bytes the node sends, or fewer if it closes first.
+    /// At least the first `count` bytes the node sends (all that one read brought), or fewer
+    /// if it closes first.
     func firstBytes(_ count: Int, timeout: Duration = .seconds(20)) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
