@@ -35,6 +35,9 @@ public struct NodeOptions: Sendable {
     public var peerHandshakeTimeout: Duration = .seconds(5)
     /// Mutual TLS on the Raft port (both ways); plain TCP when nil.
     public var peerTLS: PeerTLS?
+    /// A secret every peer must prove at its handshake (`--cluster-secret-file`); with
+    /// `peerTLS` too, both are checked (Docs/TRANSPORT.md, "Cluster secret").
+    public var clusterSecret: ClusterSecret?
     /// HTTPS on the API (`--cert-file`, `--key-file`, `--client-cert-auth`); plain HTTP when nil.
     public var clientTLS: ClientTLS?
     /// Users, tokens and their permissions (`--auth-file`); every client may do anything when nil.
@@ -81,6 +84,7 @@ public enum NodeServer {
         transportConfig.inbound = options.peerLimits
         transportConfig.handshakeTimeout = options.peerHandshakeTimeout
         transportConfig.tls = options.peerTLS
+        transportConfig.clusterSecret = options.clusterSecret
         // One thread for Raft traffic and the runtime actor (which runs on the transport's
         // loop). The group is ours, not the transport's, so it outlives both: it stops last.
         let raftLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -59,6 +59,9 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
     /// With TLS: the sender is not in the receiver's address book (not a member, nor a
     /// learner whose addition it has applied).
     case unknownSender(NodeID)
+    /// With a cluster secret: the dialler's proof is not the one the secret gives (another
+    /// secret, a replayed or forged answer).
+    case secretMismatch(NodeID)
     /// A refusal whose code this version does not know; kept so it can still be reported.
     case other(code: UInt8, reason: String)
 
@@ -69,6 +72,7 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
         case .invalidSender: 3
         case .certificateMismatch: 4
         case .unknownSender: 5
+        case .secretMismatch: 6
         case .other(let code, _): code
         }
     }
@@ -83,6 +87,8 @@ enum HandshakeRefusal: Error, Equatable, CustomStringConvertible {
         case .certificateMismatch(let sender, let names):
             "sender id '\(PeerText.escaped(sender.rawValue))' is not a name in its certificate (\(PeerText.escaped(names.joined(separator: ", "), limit: 128)))"
         case .unknownSender(let sender): "sender id '\(PeerText.escaped(sender.rawValue))' is not in this node's address book"
+        case .secretMismatch(let sender):
+            "sender '\(PeerText.escaped(sender.rawValue))' did not prove the cluster secret (another --cluster-secret-file?)"
         case .other(_, let reason): reason
         }
     }

@@ -30,6 +30,11 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     private let authentication: PeerAuthentication?
     /// The names in the peer's certificate, once the TLS handshake completed.
     private var certificateNames: Set<String>?
+    /// Set when the cluster runs with a secret: a hello must then also be followed by its proof.
+    private let secret: ClusterSecret?
+    /// With a secret: the hello that passed its checks and the nonce it was challenged with,
+    /// until the dialler's proof arrives.
+    private var challenged: (hello: Handshake, nonce: [UInt8])?
     private var logger: Logger
 
     private var peer: NodeID?
@@ -61,6 +66,7 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         self.throttle = throttle
         self.greeted = greeted
         self.authentication = authentication
+        self.secret = configuration.clusterSecret
         self.logger = logger
     }
 
@@ -136,21 +142,64 @@ final class InboundPeerHandler: ChannelDuplexHandler {
     }
 
     private func handshake(_ frame: Frame, context: ChannelHandlerContext) throws {
-        guard frame.type == .handshake else { throw WireError.invalidValue(field: "first frame type \(frame.type)") }
-        let hello = try Handshake.decode(frame.payload)
-        handshakeDeadline?.cancel()
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        if let refusal = hello.refusal(localID: localID, clusterID: clusterID)
-            ?? authentication?.refusal(of: hello.sender, certificateNames: certificateNames) {
-            throttle.log { suppressed in
-                logger.warning("refused connection from '\(PeerText.escaped(hello.sender.rawValue))': \(refusal)\(suppressed)")
-            }
-            refusal.writeFrame(into: &buffer)
-            isClosing = true
-            let channel = context.channel
-            context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        if let challenged {
+            try answer(frame, to: challenged, context: context)
             return
         }
+        guard frame.type == .handshake else { throw WireError.invalidValue(field: "first frame type \(frame.type)") }
+        let hello = try Handshake.decode(frame.payload)
+        if let refusal = hello.refusal(localID: localID, clusterID: clusterID)
+            ?? authentication?.refusal(of: hello.sender, certificateNames: certificateNames) {
+            refuse(hello.sender, refusal, context: context)
+            return
+        }
+        guard secret != nil else {
+            accept(hello, context: context)
+            return
+        }
+        // The hello proved nothing yet: the handshake deadline and the pre-handshake limits
+        // stay on until the dialler's proof is in.
+        let nonce = ClusterSecret.nonce()
+        challenged = (hello, nonce)
+        var buffer = context.channel.allocator.buffer(capacity: 48)
+        SecretChallenge(nonce: nonce).writeFrame(into: &buffer)
+        context.writeAndFlush(NIOAny(buffer), promise: nil)
+    }
+
+    /// The dialler's answer to our challenge: its proof over both nonces, checked in constant
+    /// time; ours goes back in front of the accept, so the dialler knows it reached a holder
+    /// of the secret too.
+    private func answer(_ frame: Frame, to challenged: (hello: Handshake, nonce: [UInt8]), context: ChannelHandlerContext) throws {
+        guard frame.type == .secretResponse, let secret else {
+            throw WireError.invalidValue(field: "frame type \(frame.type) instead of the secret response")
+        }
+        let response = try SecretResponse.decode(frame.payload)
+        let sender = challenged.hello.sender
+        guard secret.verify(response.proof, .dialler, clusterID: clusterID, dialler: sender, acceptor: localID,
+                            acceptorNonce: challenged.nonce, diallerNonce: response.nonce) else {
+            refuse(sender, .secretMismatch(sender), context: context)
+            return
+        }
+        let proof = secret.proof(.acceptor, clusterID: clusterID, dialler: sender, acceptor: localID,
+                                 acceptorNonce: challenged.nonce, diallerNonce: response.nonce)
+        self.challenged = nil
+        accept(challenged.hello, proof: proof, context: context)
+    }
+
+    private func refuse(_ sender: NodeID, _ refusal: HandshakeRefusal, context: ChannelHandlerContext) {
+        handshakeDeadline?.cancel()
+        throttle.log { suppressed in
+            logger.warning("refused connection from '\(PeerText.escaped(sender.rawValue))': \(refusal)\(suppressed)")
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        refusal.writeFrame(into: &buffer)
+        isClosing = true
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func accept(_ hello: Handshake, proof: [UInt8]? = nil, context: ChannelHandlerContext) {
+        handshakeDeadline?.cancel()
         peer = hello.sender
         for old in admission.authenticated(key, channel: context.channel, as: hello.sender) {
             logger.notice("closing an older inbound connection from '\(hello.sender)': it reconnected")
@@ -158,6 +207,8 @@ final class InboundPeerHandler: ChannelDuplexHandler {
         }
         logger[metadataKey: "peer"] = "\(hello.sender)"
         logger.debug("accepted connection")
+        var buffer = context.channel.allocator.buffer(capacity: 96)
+        if let proof { SecretProof(proof: proof).writeFrame(into: &buffer) }
         HandshakeAccept(responder: localID).writeFrame(into: &buffer)
         context.writeAndFlush(NIOAny(buffer), promise: nil)
         greeted(hello.sender)

@@ -16,17 +16,24 @@ final class OutboundPeerHandler: ChannelInboundHandler {
     private let generation: UInt64
     private let hello: Handshake
     private let overTLS: Bool
+    /// With a cluster secret, the acceptor must answer the hello with a challenge and prove
+    /// the secret itself before its accept counts (Docs/TRANSPORT.md, "Cluster secret").
+    private let secret: ClusterSecret?
+    /// Both nonces of this handshake, once the challenge came and was answered.
+    private var nonces: (acceptor: [UInt8], dialler: [UInt8])?
+    private var acceptorProven = false
     private let handshakeTimeout: TimeAmount
     private let logger: Logger
     private var accepted = false
     private var handshakeDeadline: Scheduled<Void>?
 
     init(connection: PeerConnection, generation: UInt64, hello: Handshake, overTLS: Bool = false,
-         handshakeTimeout: Duration, logger: Logger) {
+         secret: ClusterSecret? = nil, handshakeTimeout: Duration, logger: Logger) {
         self.connection = connection
         self.generation = generation
         self.hello = hello
         self.overTLS = overTLS
+        self.secret = secret
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.logger = logger
     }
@@ -71,7 +78,24 @@ final class OutboundPeerHandler: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         do {
             switch (accepted, frame.type) {
+            case (false, .secretChallenge):
+                try answer(SecretChallenge.decode(frame.payload), context: context)
+            case (false, .secretProof):
+                guard let secret, let nonces, !acceptorProven else {
+                    throw WireError.invalidValue(field: "an unasked-for secret proof")
+                }
+                let proof = try SecretProof.decode(frame.payload)
+                guard secret.verify(proof.proof, .acceptor, clusterID: hello.clusterID, dialler: hello.sender,
+                                    acceptor: connection.peer, acceptorNonce: nonces.acceptor, diallerNonce: nonces.dialler) else {
+                    refuse("the peer did not prove the cluster secret (another --cluster-secret-file?)", context: context)
+                    return
+                }
+                acceptorProven = true
             case (false, .handshakeAccept):
+                if secret != nil && !acceptorProven {
+                    refuse("the peer accepted without proving the cluster secret (it runs without --cluster-secret-file?)", context: context)
+                    return
+                }
                 let accept = try HandshakeAccept.decode(frame.payload)
                 guard accept.responder == connection.peer else {
                     throw WireError.invalidValue(field: "responder id '\(accept.responder)'")
@@ -93,6 +117,29 @@ final class OutboundPeerHandler: ChannelInboundHandler {
         } catch {
             errorCaught(context: context, error: error)
         }
+    }
+
+    /// The acceptor's challenge: answered with a fresh nonce of ours and our proof over both.
+    private func answer(_ challenge: SecretChallenge, context: ChannelHandlerContext) throws {
+        guard let secret else {
+            refuse("the peer asks for the cluster secret, and this node has no --cluster-secret-file", context: context)
+            return
+        }
+        guard nonces == nil else { throw WireError.invalidValue(field: "a second secret challenge") }
+        let mine = ClusterSecret.nonce()
+        nonces = (challenge.nonce, mine)
+        let proof = secret.proof(.dialler, clusterID: hello.clusterID, dialler: hello.sender, acceptor: connection.peer,
+                                 acceptorNonce: challenge.nonce, diallerNonce: mine)
+        var buffer = context.channel.allocator.buffer(capacity: 96)
+        SecretResponse(nonce: mine, proof: proof).writeFrame(into: &buffer)
+        context.writeAndFlush(NIOAny(buffer), promise: nil)
+    }
+
+    /// This side will not go on with the peer: reported like a refusal from it, then closed.
+    private func refuse(_ reason: String, context: ChannelHandlerContext) {
+        handshakeDeadline?.cancel()
+        connection.handshakeRefused(generation: generation, reason: reason, byPeer: false)
+        context.close(promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

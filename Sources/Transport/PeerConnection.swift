@@ -233,7 +233,7 @@ final class PeerConnection: Sendable {
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                         OutboundPeerHandler(
                             connection: self, generation: dial.generation, hello: hello, overTLS: tls != nil,
-                            handshakeTimeout: configuration.handshakeTimeout, logger: logger))
+                            secret: configuration.clusterSecret, handshakeTimeout: configuration.handshakeTimeout, logger: logger))
                 }
             }
             .connect(host: dial.address.host, port: dial.address.port)
@@ -273,9 +273,10 @@ final class PeerConnection: Sendable {
         flush()
     }
 
-    func handshakeRefused(generation: UInt64, reason: String) {
+    /// `byPeer`: the peer sent a refusal; otherwise this side refused the peer's part.
+    func handshakeRefused(generation: UInt64, reason: String, byPeer: Bool = true) {
         guard state.withLock({ $0.generation == generation }) else { return }
-        logger.error("peer refused the handshake: \(PeerText.escaped(reason, limit: 256))")
+        logger.error("\(byPeer ? "peer refused the handshake" : "refusing the peer's handshake"): \(PeerText.escaped(reason, limit: 256))")
         sink.report(.refused(peer: peer, reason: reason))
     }
 

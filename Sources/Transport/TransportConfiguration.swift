@@ -54,6 +54,9 @@ public struct TransportConfiguration: Sendable {
     /// from the trusted CA naming the id it claims, and be in the address book
     /// (Docs/TRANSPORT.md, "TLS"). When nil, connections are plain TCP.
     public var tls: PeerTLS?
+    /// When set, every handshake, both ways, proves this secret by challenge and response
+    /// (Docs/TRANSPORT.md, "Cluster secret"); with `tls` too, both are checked.
+    public var clusterSecret: ClusterSecret?
 
     public init(localID: NodeID, clusterID: String, host: String = "127.0.0.1", port: Int = 0) {
         self.localID = localID

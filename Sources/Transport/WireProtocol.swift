@@ -3,6 +3,9 @@
 public enum WireProtocol {
     /// Bumped whenever any frame layout changes. A peer speaking another version is refused
     /// at the handshake instead of being misread frame by frame.
+    /// Not bumped for the cluster-secret frames (0x04-0x06) and refusal 6: they are new
+    /// frames, sent only when a secret is configured, and a peer without them refuses them as
+    /// unknown types, so plain clusters still upgrade one node at a time (Docs/TRANSPORT.md).
     public static let version: UInt16 = 1
 
     /// Opens every handshake ("RAFT" read as little-endian), so a stray client on the Raft
@@ -20,6 +23,11 @@ enum FrameType: UInt8, CaseIterable {
     case handshake = 0x01
     case handshakeAccept = 0x02
     case handshakeReject = 0x03
+    /// With a cluster secret (Docs/TRANSPORT.md, "Cluster secret"): the acceptor's nonce,
+    /// the dialler's nonce and proof, the acceptor's proof.
+    case secretChallenge = 0x04
+    case secretResponse = 0x05
+    case secretProof = 0x06
 
     case preVote = 0x10
     case preVoteResponse = 0x11

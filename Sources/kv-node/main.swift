@@ -53,6 +53,8 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("peer-key-file"), help: "PEM private key of --peer-cert-file.") var peerKeyFile: String?
     @Option(name: .customLong("peer-trusted-ca-file"), help: "PEM CA certificate(s) a peer's certificate must chain to.")
     var peerTrustedCAFile: String?
+    @Option(name: .customLong("cluster-secret-file"), help: "File holding a secret (at least 16 bytes) every peer must prove at its Raft handshake, by challenge and response.")
+    var clusterSecretFile: String?
     @Option(name: .customLong("cert-file"), help: "PEM certificate (chain) of the HTTP API; with --key-file, the API is served over HTTPS.")
     var certFile: String?
     @Option(name: .customLong("key-file"), help: "PEM private key of --cert-file.") var keyFile: String?
@@ -103,6 +105,17 @@ struct KVNodeCommand: AsyncParsableCommand {
             }
         default:
             Self.failStartup("kv-node: --peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together: give all three or none")
+        }
+    }
+
+    /// The cluster secret, read once at start; a missing or short file stops the node with
+    /// status 2, like the other security files.
+    static func loadClusterSecret(path: String?) -> ClusterSecret? {
+        guard let path else { return nil }
+        do {
+            return try ClusterSecret.load(path: path)
+        } catch {
+            Self.failStartup("kv-node: --cluster-secret-file: \(error)")
         }
     }
 
@@ -159,6 +172,7 @@ struct KVNodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let peerTLS = try Self.loadPeerTLS(certificate: peerCertFile, key: peerKeyFile, trustedCA: peerTrustedCAFile)
+        let clusterSecret = Self.loadClusterSecret(path: clusterSecretFile)
         let clientTLS = Self.loadClientTLS(certificate: certFile, key: keyFile, trustedCA: trustedCAFile, clientCertAuth: clientCertAuth)
         let clientAuth = Self.loadClientAuth(path: authFile)
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -181,6 +195,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         }
         options.join = join.flatMap(HostPort.init(parsing:))
         options.peerTLS = peerTLS
+        options.clusterSecret = clusterSecret
         options.clientTLS = clientTLS
         options.clientAuth = clientAuth
         options.runtime.clusterID = clusterID

@@ -132,7 +132,7 @@ enum RaftMessageCodec {
             return .readIndexResponse(ReadIndexResponse(
                 requestID: try reader.readU64("requestID"), index: try reader.readU64("index"),
                 ok: try reader.readBool("ok")))
-        case .handshake, .handshakeAccept, .handshakeReject, .peerRequest, .peerResponse:
+        case .handshake, .handshakeAccept, .handshakeReject, .secretChallenge, .secretResponse, .secretProof, .peerRequest, .peerResponse:
             throw WireError.invalidValue(field: "raft message type")
         }
     }
