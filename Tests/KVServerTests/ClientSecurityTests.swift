@@ -79,6 +79,31 @@ struct ClientSecurityTests {
         }
     }
 
+    @Test("a connection that never finishes the TLS handshake is closed by the idle timeout")
+    func aStalledHandshakeIsClosed() async throws {
+        let authority = try TestCertificateAuthority()
+        try await TestCluster.with(size: 1, arguments: ["--http-idle-timeout-ms", "500"], nodeArguments: { id, root in
+            let files = try Self.serverFiles(authority, id: id, root: root)
+            return ["--cert-file", files.certificate, "--key-file", files.key]
+        }) { cluster in
+            let node = cluster.nodes[0]
+            let ca = cluster.root.appendingPathComponent("client-tls/ca.pem").path
+            try await HTTPSClient.with(trustedCA: ca) { https in
+                try await eventually("the node answers over HTTPS") { () -> Bool? in
+                    (try? await https.send(.GET, "https://127.0.0.1:\(node.apiPort)/health"))?.status == 200 ? true : nil
+                }
+            }
+            // Connected, and silent: no ClientHello ever comes.
+            let silent = try HTTPExchange(port: node.apiPort)
+            #expect(try await silent.waitForClose(deadline: .now + .seconds(10)), "still open after 10 s")
+            // Half a ClientHello (a TLS record header announcing more than is sent) is no better.
+            let partial = try HTTPExchange(port: node.apiPort)
+            try await partial.write([0x16, 0x03, 0x01, 0x02, 0x00, 0x01], deadline: .now + .seconds(5))
+            #expect(try await partial.waitForClose(deadline: .now + .seconds(10)), "still open after 10 s")
+            #expect(node.isRunning)
+        }
+    }
+
     @Test("with --client-cert-auth only clients with a certificate from the trusted CA get in")
     func clientCertificatesAreRequired() async throws {
         let authority = try TestCertificateAuthority()
