@@ -3,6 +3,7 @@ import ClusterAPI
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// `NodeAPI` over HTTP with AsyncHTTPClient.
 public final class HTTPNodeAPI: NodeAPI {
@@ -12,9 +13,20 @@ public final class HTTPNodeAPI: NodeAPI {
     /// Response bodies larger than this are refused rather than buffered.
     private let maxBody = 64 * 1024 * 1024
     private let maxRedirects = 3
+    /// `https` when the nodes serve their API over TLS (`--tls`), else `http`.
+    private let scheme: String
 
-    public init(statusTimeout: TimeAmount = .seconds(1), requestTimeout: TimeAmount = .seconds(10)) {
+    /// - Parameter trustedCAFile: with it, nodes are reached over HTTPS, and their certificates
+    ///   must chain to this CA (the cluster CA) and name the address dialled (127.0.0.1).
+    public init(statusTimeout: TimeAmount = .seconds(1), requestTimeout: TimeAmount = .seconds(10),
+                trustedCAFile: String? = nil) throws {
         var configuration = HTTPClient.Configuration()
+        scheme = trustedCAFile == nil ? "http" : "https"
+        if let trustedCAFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedCAFile))
+            configuration.tlsConfiguration = tls
+        }
         // Redirects are followed by hand so the method and body survive and only loopback
         // targets are ever contacted.
         configuration.redirectConfiguration = .disallow
@@ -29,7 +41,7 @@ public final class HTTPNodeAPI: NodeAPI {
     }
 
     public func status(apiPort: Int) async throws -> NodeStatus {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(apiPort)/cluster/status")
+        var request = HTTPClientRequest(url: "\(scheme)://127.0.0.1:\(apiPort)/cluster/status")
         request.method = .GET
         let response: HTTPClientResponse
         do {
@@ -50,7 +62,7 @@ public final class HTTPNodeAPI: NodeAPI {
         for _ in 0...maxRedirects {
             let response = try await sendOnce(nodeRequest, authority: authority, target: target)
             guard [307, 308].contains(response.status), let location = response.location,
-                let next = HTTPNodeAPI.loopbackTarget(location, relativeTo: authority)
+                let next = HTTPNodeAPI.loopbackTarget(location, relativeTo: authority, scheme: scheme)
             else { return response }
             (authority, target) = next
         }
@@ -58,7 +70,7 @@ public final class HTTPNodeAPI: NodeAPI {
     }
 
     private func sendOnce(_ nodeRequest: NodeRequest, authority: String, target: String) async throws -> NodeResponse {
-        var request = HTTPClientRequest(url: "http://\(authority)\(target)")
+        var request = HTTPClientRequest(url: "\(scheme)://\(authority)\(target)")
         request.method = HTTPMethod(rawValue: nodeRequest.method)
         if let body = nodeRequest.body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -81,10 +93,12 @@ public final class HTTPNodeAPI: NodeAPI {
 
     /// Splits a redirect `Location` into authority and target, accepting only loopback hosts:
     /// a node's redirect must never make the launcher contact another machine.
-    static func loopbackTarget(_ location: String, relativeTo authority: String) -> (String, String)? {
+    /// Only a redirect with the scheme the launcher speaks is followed: an `http` one while
+    /// nodes serve HTTPS would send the request in clear.
+    static func loopbackTarget(_ location: String, relativeTo authority: String, scheme: String = "http") -> (String, String)? {
         if location.hasPrefix("/") { return (authority, location) }
         // URLComponents keeps the percent-encoding that URL.path would decode away.
-        guard let url = URLComponents(string: location), url.scheme == "http", let host = url.host,
+        guard let url = URLComponents(string: location), url.scheme == scheme, let host = url.host,
             let port = url.port, ["127.0.0.1", "localhost", "::1"].contains(host)
         else { return nil }
         var target = url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath

@@ -47,10 +47,10 @@ public enum Launcher {
         logger.info("kv-node: \(executable)")
 
         let events = EventHub()
-        let api = HTTPNodeAPI()
+        let api = try HTTPNodeAPI(trustedCAFile: options.tls ? certificates.authorityFile : nil)
         let supervisor = Supervisor(
             dataDirectory: dataDirectory, executable: executable, plan: plan, config: config, events: events, logger: logger,
-            certificates: certificates)
+            certificates: certificates, servesHTTPS: options.tls)
         let monitor = StatusMonitor(supervisor: supervisor, api: api, events: events, logger: logger)
         let controller = ClusterController(supervisor: supervisor, monitor: monitor, api: api, events: events, logger: logger)
         let gateway = KVGateway(supervisor: supervisor, monitor: monitor, api: api)
@@ -68,6 +68,10 @@ public enum Launcher {
             onServerRunning: { _ in
                 // Unbuffered, so the line shows at once even when stdout is a file.
                 FileHandle.standardOutput.write(Data("kv-launcher: dashboard on \(url)  (Ctrl-C stops the cluster)\n".utf8))
+                if options.tls {
+                    let first = config.nodes.first.map { "https://127.0.0.1:\($0.apiPort)" } ?? "https://127.0.0.1:PORT"
+                    FileHandle.standardOutput.write(Data("kv-launcher: node APIs use HTTPS; curl --cacert \(certificates.authorityFile) \(first)/kv/KEY\n".utf8))
+                }
             },
             logger: logger)
         events.record(.launcherStarted, "Launcher started; dashboard on \(url)")

@@ -23,6 +23,10 @@ public struct LauncherOptions: Sendable {
     public var allowedHosts: [String] = []
     /// A file holding the bearer token every `/api/` request must send; nil: no token.
     public var controlTokenFile: String?
+    /// Nodes serve their HTTP API over HTTPS with their cluster certificate (`--tls`), and the
+    /// launcher's monitor and proxy reach them trusting the cluster CA. Plain HTTP when false,
+    /// so the README's curl calls work as written.
+    public var tls = false
 
     public init() {}
 }

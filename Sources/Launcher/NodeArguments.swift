@@ -3,11 +3,14 @@
 /// member's API, and every node gets its own directory under the data directory.
 public struct NodeArguments: Sendable {
     public let dataDirectory: String
+    /// Whether nodes serve their API over HTTPS, with the certificate they use for peer TLS.
+    public let servesHTTPS: Bool
     /// Nodes always listen on loopback: the launcher and the dashboard proxy are their only clients.
     public static let nodeHost = "127.0.0.1"
 
-    public init(dataDirectory: String) {
+    public init(dataDirectory: String, servesHTTPS: Bool = false) {
         self.dataDirectory = dataDirectory
+        self.servesHTTPS = servesHTTPS
     }
 
     public func directory(for id: NodeID) -> String {
@@ -37,7 +40,12 @@ public struct NodeArguments: Sendable {
         } else if let joinAddress {
             arguments += ["--join", joinAddress]
         }
-        if let peerTLS { arguments += peerTLS.kvNodeArguments }
+        if let peerTLS {
+            arguments += peerTLS.kvNodeArguments
+            // The node certificate names 127.0.0.1 (SAN IP) and allows server auth, so it serves
+            // the API too; a client trusts it through the cluster CA.
+            if servesHTTPS { arguments += ["--cert-file", peerTLS.certificate, "--key-file", peerTLS.key] }
+        }
         return arguments
     }
 }

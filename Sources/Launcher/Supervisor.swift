@@ -24,14 +24,15 @@ public actor Supervisor {
 
     public init(
         dataDirectory: URL, executable: String, plan: PortPlan, config: ClusterConfig, events: EventHub,
-        logger: Logger, stopTimeout: Duration = .seconds(10), certificates: ClusterCertificates? = nil
+        logger: Logger, stopTimeout: Duration = .seconds(10), certificates: ClusterCertificates? = nil,
+        servesHTTPS: Bool = false
     ) {
         self.dataDirectory = dataDirectory
         self.executable = executable
         self.plan = plan
         self.store = ClusterConfigStore(dataDirectory: dataDirectory)
         self.events = events
-        self.arguments = NodeArguments(dataDirectory: dataDirectory.path)
+        self.arguments = NodeArguments(dataDirectory: dataDirectory.path, servesHTTPS: servesHTTPS && certificates != nil)
         self.logger = logger
         self.stopTimeout = stopTimeout
         self.certificates = certificates
@@ -214,6 +215,11 @@ public actor Supervisor {
     /// Reserves the next free slot for a new node and persists it.
     public func addNode(_ id: NodeID, isFree: (Int) -> Bool = { PortProbe.isFree($0) }) throws(ControlError) -> NodeConfig {
         guard config.node(id) == nil else { throw .conflict("a node called \(id) already exists") }
+        // kv-node asks for admission over plain HTTP (its --join takes no scheme or CA), which
+        // an HTTPS member does not answer: refused here rather than left joining forever.
+        guard !arguments.servesHTTPS else {
+            throw .unavailable("adding a node needs kv-node's --join over HTTPS, which it does not speak yet; restart without --tls to add nodes")
+        }
         // Node directories sit beside the certificate directory; deleting such a node would delete the CA.
         guard id.rawValue != ClusterCertificates.directoryName else {
             throw .badRequest("\(id) is reserved for the certificate directory; choose another name")

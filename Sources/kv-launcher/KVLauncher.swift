@@ -43,6 +43,9 @@ struct KVLauncher: AsyncParsableCommand {
             help: "File (mode 0600) holding a token every /api/ request must send as Authorization: Bearer TOKEN.")
     var controlTokenFile: String?
 
+    @Flag(help: "Nodes serve their API over HTTPS with their cluster certificate; the launcher trusts the cluster CA (<data-dir>/tls/ca.pem, for curl's --cacert). Adding nodes is not available with it yet.")
+    var tls = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -66,6 +69,7 @@ struct KVLauncher: AsyncParsableCommand {
         options.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         options.allowedHosts = allowedHosts
         options.controlTokenFile = controlTokenFile
+        options.tls = tls
         options.http = HTTPServerLimits(maxConnections: maxHTTPConnections, idleTimeoutMilliseconds: httpIdleTimeoutMilliseconds)
         try await Launcher.run(options)
     }
