@@ -1,5 +1,5 @@
 import Foundation
-import KVStore
+@testable import KVStore
 import Testing
 
 /// What a data directory looks like on disk, and who may open it.
@@ -41,5 +41,30 @@ import Testing
         withExtendedLifetime(first) {}
         first = nil
         _ = try DirectoryLock(directory: root.path)
+    }
+
+    /// `kv-node --data-dir data`: a relative path, resolved against the working directory,
+    /// and a bare name whose parent is ".", once trapped while the directory was made.
+    @Test func aRelativeDataDirectoryIsMadeAndLocked() async throws {
+        let root = TemporaryDirectory()
+        defer { root.remove() }
+        let working = FileManager.default.currentDirectoryPath.split(separator: "/")
+        let relative = String(repeating: "../", count: working.count) + root.path.drop { $0 == "/" } + "/node"
+        let lock = try DirectoryLock(directory: relative)
+        let store = try DurableStore(directory: relative)
+        try await store.log.persist(hardState: nil, entries: [entry(1, term: 1, .put("k", bytes("v")))])
+        store.close()
+        withExtendedLifetime(lock) {}
+        #expect(FileManager.default.fileExists(atPath: root.path + "/node/LOCK"))
+    }
+
+    @Test func theParentOfEveryKindOfPath() {
+        #expect(File.parent(of: "d") == ".")
+        #expect(File.parent(of: "d/wal") == "d")
+        #expect(File.parent(of: "./d") == ".")
+        #expect(File.parent(of: "../x/d") == "../x")
+        #expect(File.parent(of: "/d") == "/")
+        #expect(File.parent(of: "/") == "/")
+        #expect(File.parent(of: "/var/lib/kv") == "/var/lib")
     }
 }

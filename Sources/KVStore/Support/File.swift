@@ -77,11 +77,18 @@ final class File {
             return
         }
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
-        let parent = (trimmed as NSString).deletingLastPathComponent
-        let parentPath = parent.isEmpty ? "." : parent
+        let parentPath = parent(of: trimmed)
         if parentPath != trimmed { try makeDirectory(parentPath) }
         if mkdir(trimmed, 0o700) != 0 && errno != EEXIST { throw failure("mkdir", trimmed, errno) }
         try syncDirectory(parentPath)
+    }
+
+    /// The directory holding `path`: "." for a bare name such as `data` (Foundation's
+    /// `deletingLastPathComponent` traps on some of these on Linux), "/" at the root.
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
     }
 
     static func rename(_ from: String, to: String) throws(KVStoreError) {

@@ -33,14 +33,14 @@ final class WALSegment {
         }
         try file.sync()
         try File.rename(temporary, to: path)
-        try File.syncDirectory((path as NSString).deletingLastPathComponent)
+        try File.syncDirectory(File.parent(of: path))
         return WALSegment(path: path, file: file, capacity: capacity)
     }
 
     /// Renames the file (a prepared spare becoming the next segment) and makes that durable.
     func move(to newPath: String) throws(KVStoreError) {
         try File.rename(path, to: newPath)
-        try File.syncDirectory((newPath as NSString).deletingLastPathComponent)
+        try File.syncDirectory(File.parent(of: newPath))
         path = newPath
     }
 
