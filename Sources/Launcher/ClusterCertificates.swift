@@ -86,6 +86,13 @@ public struct ClusterCertificates: Sendable {
     @discardableResult
     public func nodeFiles(for id: NodeID, host: String, now: Date = Date()) throws -> PeerTLSPaths {
         let paths = paths(for: id)
+        // Deleted under a running launcher: written back from memory, so the node can start.
+        // (A rotation is a launcher restart without tls/, Docs/SECURITY.md.)
+        if !FileManager.default.fileExists(atPath: authorityFile) || !FileManager.default.fileExists(atPath: authorityKeyFile) {
+            try PrivateFiles.makeDirectory(directory)
+            try PrivateFiles.writeAtomically(Data(authority.keyPEM.utf8), to: URL(fileURLWithPath: authorityKeyFile))
+            try PrivateFiles.writeAtomically(Data(try authority.certificatePEM.utf8), to: URL(fileURLWithPath: authorityFile))
+        }
         if isUsable(paths, for: id, host: host, now: now) { return paths }
         try PrivateFiles.makeDirectory(nodesDirectory)
         try PrivateFiles.restrict(nodesDirectory, mode: 0o700)

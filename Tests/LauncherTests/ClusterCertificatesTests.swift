@@ -95,6 +95,15 @@ import X509
         let names = Array(try #require(try certificate(at: paths.certificate).extensions.subjectAlternativeNames))
         #expect(names.contains(.dnsName("kv-1.internal")) && names.contains(.dnsName("node1")))
 
+        // Deleted under a running launcher: the CA it holds is written back, the same one.
+        let authorityPEM = try contents(paths.trustedCA)
+        try FileManager.default.removeItem(at: certificates.directory)
+        try certificates.nodeFiles(for: id, host: "kv-1.internal")
+        #expect(try contents(paths.trustedCA) == authorityPEM)
+        #expect(try mode(certificates.directory.path) == 0o700)
+        let restored = try certificate(at: paths.certificate)
+        #expect(try certificate(at: paths.trustedCA).publicKey.isValidSignature(restored.signature, for: restored))
+
         // A damaged CA is replaced, and the node certificates it signed are reissued by the new one.
         try "not a certificate".write(toFile: paths.trustedCA, atomically: true, encoding: .utf8)
         let (replacement, replaced) = try ClusterCertificates.loadOrCreate(dataDirectory: directory.url)
