@@ -1,63 +1,79 @@
+import AsyncHTTPClient
 import Foundation
-import NodeRuntime
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import KVStore
 import Logging
+import NIOCore
+import NIOHTTP1
+import NodeRuntime
 import RaftCore
 
 /// Asks the cluster to admit this node: POSTs `/cluster/join` to the given member every
 /// few seconds, following redirects to the leader, until it is admitted.
 struct JoinClient {
     let runtime: NodeRuntime
-    let target: HostPort
+    let target: JoinTarget
     let logger: Logger
     var retryInterval: Duration = .seconds(2)
-    /// Longest wait for one attempt's answer, whatever URLSession does with its own timeout.
+    /// Longest wait for one attempt's answer.
     var attemptTimeout: Duration = .seconds(10)
+    /// Largest answer read: a members list, never more than a few kilobytes.
+    static let maxAnswerBytes = 1 << 20
 
     func run() async {
+        let client: HTTPClient
+        do {
+            var configuration = HTTPClient.Configuration(tlsConfiguration: try target.tlsConfiguration(),
+                                                         redirectConfiguration: .disallow)
+            configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        } catch {
+            // Checked at start-up already (kv-node exits 2); a file changed since is reported.
+            logger.error("cannot join: the TLS files for --join are unusable", metadata: ["error": "\(error)"])
+            return
+        }
+        await join(using: client)
+        try? await client.shutdown()
+    }
+
+    private func join(using client: HTTPClient) async {
         let config = runtime.config
         let body: [String: String] = ["id": config.id.rawValue, "raft_addr": config.address.raft.description,
                                       "api_addr": config.address.api.description]
-        var url = URL(string: "http://\(target)/cluster/join")!
+        let first = "\(target.scheme)://\(target.address)/cluster/join"
+        var url = first
         while !Task.isCancelled {
             if await runtime.status().isMember {
                 logger.notice("admitted to the cluster")
                 return
             }
             do {
-                var request = URLRequest(url: url, timeoutInterval: TimeInterval(attemptTimeout.components.seconds))
-                request.httpMethod = "POST"
-                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                request.httpBody = try JSONSerialization.data(withJSONObject: body)
-                let (data, response) = try await Deadline.run(within: attemptTimeout) { [request] in
-                    try await Self.session.data(for: request)
-                }
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                if status == 200 {
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                if let authorization = target.authorization { request.headers.add(name: "Authorization", value: authorization) }
+                request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                let response = try await client.execute(request, timeout: .init(attemptTimeout))
+                let answer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+                let data = Data(answer.readableBytesView)
+                if response.status == .ok {
                     await runtime.learnPeers(Self.members(in: data))
                     logger.notice("join accepted; catching up as a learner", metadata: ["via": "\(url)"])
                     return
                 }
-                if status == 307, let location = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Location"),
-                   let next = URL(string: location) {
-                    url = next
+                if response.status == .temporaryRedirect, let location = response.headers.first(name: "Location"),
+                   location.hasPrefix("http://") || location.hasPrefix("https://") {
+                    url = location
                     continue
                 }
-                logger.warning("join refused; retrying", metadata: ["status": "\(status)", "body": "\(String(decoding: data, as: UTF8.self))"])
+                logger.warning("join refused; retrying", metadata: ["status": "\(response.status.code)",
+                                                                    "body": "\(String(decoding: data, as: UTF8.self))"])
             } catch {
-                logger.info("join attempt failed; retrying", metadata: ["target": "\(url)", "error": "\(error.localizedDescription)"])
-                url = URL(string: "http://\(target)/cluster/join")!
+                logger.info("join attempt failed; retrying", metadata: ["target": "\(url)", "error": "\(error)"])
+                url = first
             }
             try? await Task.sleep(for: retryInterval)
         }
     }
-
-    /// A session that hands redirects back to us: URLSession would re-send a redirected
-    /// POST without its body.
-    static let session = URLSession(configuration: .ephemeral, delegate: RedirectRefuser(), delegateQueue: nil)
 
     static func members(in data: Data) -> [NodeRuntime.MemberInfo] {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -68,12 +84,5 @@ struct JoinClient {
                   let api = (item["api_addr"] as? String).flatMap(HostPort.init(parsing:)) else { return nil }
             return NodeRuntime.MemberInfo(id: NodeID(id), address: MemberAddress(raft: raft, api: api))
         }
-    }
-}
-
-private final class RedirectRefuser: NSObject, URLSessionTaskDelegate, Sendable {
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
-        completionHandler(nil)
     }
 }

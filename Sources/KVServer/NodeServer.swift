@@ -20,7 +20,7 @@ public struct NodeOptions: Sendable {
     /// Founding members, used only when the data directory holds no Raft state.
     public var bootstrapPeers: [(NodeID, MemberAddress)]?
     /// A member's API address to ask for admission, when the node has no state.
-    public var join: HostPort?
+    public var join: JoinTarget?
     public var runtime: RuntimeConfig
     /// Idempotency-Key sessions kept (with their answers, then evicted); equal on every node.
     public var sessionLimits = SessionLimits()
@@ -177,7 +177,7 @@ struct NodeService: Service {
     let transport: RaftTransport
     let raftLoop: MultiThreadedEventLoopGroup
     let store: DurableStore
-    let join: HostPort?
+    let join: JoinTarget?
     let logger: Logger
 
     func run() async throws {

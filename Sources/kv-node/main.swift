@@ -21,7 +21,11 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory for this node's state.") var dataDir: String
     @Flag(help: "Create a new cluster from --peers if the data directory holds no Raft state.") var bootstrap = false
     @Option(help: "Founding members: ID=RAFTHOST:PORT@APIHOST:PORT,... (with --bootstrap).") var peers: String?
-    @Option(help: "API address (HOST:PORT) of a member to ask for admission.") var join: String?
+    @Option(help: "API address of a member to ask for admission: HOST:PORT, or https://HOST:PORT for a cluster serving HTTPS.") var join: String?
+    @Option(name: .customLong("join-ca-file"), help: "PEM CA certificate(s) the --join target's HTTPS certificate must chain to (default: the system's).")
+    var joinCAFile: String?
+    @Option(name: .customLong("join-credentials-file"), help: "File whose first line is USER:PASSWORD (HTTP Basic) or a bearer token, sent with the join request.")
+    var joinCredentialsFile: String?
     @Option(name: .customLong("tick-ms"), help: "Length of one Raft tick in milliseconds.") var tickMilliseconds = 10
     @Option(name: .customLong("heartbeat-ticks"), help: "Ticks between leader heartbeats.") var heartbeatTicks = 5
     @Option(name: .customLong("election-ticks"), help: "Minimum election timeout in ticks (the timeout is randomised up to twice this).") var electionTicks = 30
@@ -78,7 +82,10 @@ struct KVNodeCommand: AsyncParsableCommand {
               peerInboundBufferBytes > 0, peerHandshakeTimeoutMilliseconds > 0 else {
             throw ValidationError("the --max-*peer* limits, --peer-inbound-buffer-bytes and --peer-handshake-timeout-ms must be > 0")
         }
-        if let join, HostPort(parsing: join) == nil { throw ValidationError("--join must be HOST:PORT") }
+        if let join, JoinTarget(parsing: join) == nil { throw ValidationError("--join must be HOST:PORT or https://HOST:PORT") }
+        if join == nil && (joinCAFile != nil || joinCredentialsFile != nil) {
+            throw ValidationError("--join-ca-file and --join-credentials-file need --join")
+        }
         guard tickMilliseconds > 0, heartbeatTicks > 0, electionTicks > heartbeatTicks else {
             throw ValidationError("timing: --tick-ms > 0 and --election-ticks > --heartbeat-ticks > 0")
         }
@@ -155,6 +162,29 @@ struct KVNodeCommand: AsyncParsableCommand {
         }
     }
 
+    /// `--join` and how to reach it: the CA and credentials files are read now, so a missing
+    /// or empty one stops the node (exit 2) instead of failing every join attempt. With its own
+    /// `--cert-file`, the node presents that certificate when the target asks for one.
+    static func joinTarget(_ join: String?, trustedCA: String?, credentials: String?,
+                           certificate: String?, key: String?) -> JoinTarget? {
+        guard let join, var target = JoinTarget(parsing: join) else { return nil }
+        target.trustedCAFile = trustedCA
+        if let certificate, let key { target.clientCertificate = (certificate, key) }
+        do {
+            _ = try target.tlsConfiguration()
+        } catch {
+            failStartup("kv-node: --join-ca-file or --cert-file/--key-file: \(error)")
+        }
+        if let credentials {
+            guard let text = try? String(contentsOfFile: credentials, encoding: .utf8),
+                  let header = JoinTarget.authorization(credentials: String(text.prefix { $0 != "\n" })) else {
+                failStartup("kv-node: --join-credentials-file \(credentials): unreadable or empty")
+            }
+            target.authorization = header
+        }
+        return target
+    }
+
     private static func failStartup(_ message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         Foundation.exit(2)
@@ -193,7 +223,8 @@ struct KVNodeCommand: AsyncParsableCommand {
             }
             options.bootstrapPeers = founders
         }
-        options.join = join.flatMap(HostPort.init(parsing:))
+        options.join = Self.joinTarget(join, trustedCA: joinCAFile, credentials: joinCredentialsFile,
+                                       certificate: certFile, key: keyFile)
         options.peerTLS = peerTLS
         options.clusterSecret = clusterSecret
         options.clientTLS = clientTLS

@@ -20,21 +20,22 @@ public struct TestCertificateAuthority: Sendable {
     }
 
     /// A certificate for both ends of a TLS connection, signed by this CA: subject CN
-    /// `commonName` and a SAN DNS name for each of `dnsNames`. Returns PEM text.
-    public func issue(commonName: String, dnsNames: [String] = []) throws -> (certificatePEM: String, keyPEM: String) {
+    /// `commonName`, a SAN DNS name for each of `dnsNames` and a SAN IP address for each of
+    /// `ipAddresses` (4 or 16 bytes). Returns PEM text.
+    public func issue(commonName: String, dnsNames: [String] = [], ipAddresses: [[UInt8]] = []) throws -> (certificatePEM: String, keyPEM: String) {
         let now = Date()
         let issued = try authority.issue(
-            commonName: commonName, dnsNames: dnsNames,
+            commonName: commonName, dnsNames: dnsNames, ipAddresses: ipAddresses,
             notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400))
         return (try issued.certificatePEM, issued.keyPEM)
     }
 
     /// Writes a node's certificate, key (mode 0600) and this CA's certificate into
     /// `directory` as `<file>.pem`, `<file>-key.pem` and `ca.pem`.
-    public func writeFiles(commonName: String, dnsNames: [String] = [], file: String? = nil,
+    public func writeFiles(commonName: String, dnsNames: [String] = [], ipAddresses: [[UInt8]] = [], file: String? = nil,
                            into directory: URL) throws -> PeerTLSFiles {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let (certificatePEM, keyPEM) = try issue(commonName: commonName, dnsNames: dnsNames)
+        let (certificatePEM, keyPEM) = try issue(commonName: commonName, dnsNames: dnsNames, ipAddresses: ipAddresses)
         let base = file ?? commonName
         let files = PeerTLSFiles(
             certificate: directory.appendingPathComponent("\(base).pem").path,
