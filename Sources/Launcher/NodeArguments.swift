@@ -38,7 +38,13 @@ public struct NodeArguments: Sendable {
                 arguments += ["--bootstrap", "--peers", peers.joined(separator: ",")]
             }
         } else if let joinAddress {
-            arguments += ["--join", joinAddress]
+            // An HTTPS member is asked over HTTPS, trusting the cluster CA; the newcomer's own
+            // certificate (its --cert-file below) is what it would present as a client.
+            if servesHTTPS, let peerTLS {
+                arguments += ["--join", "https://\(joinAddress)", "--join-ca-file", peerTLS.trustedCA]
+            } else {
+                arguments += ["--join", joinAddress]
+            }
         }
         if let peerTLS {
             arguments += peerTLS.kvNodeArguments

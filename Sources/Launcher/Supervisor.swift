@@ -215,11 +215,6 @@ public actor Supervisor {
     /// Reserves the next free slot for a new node and persists it.
     public func addNode(_ id: NodeID, isFree: (Int) -> Bool = { PortProbe.isFree($0) }) throws(ControlError) -> NodeConfig {
         guard config.node(id) == nil else { throw .conflict("a node called \(id) already exists") }
-        // kv-node asks for admission over plain HTTP (its --join takes no scheme or CA), which
-        // an HTTPS member does not answer: refused here rather than left joining forever.
-        guard !arguments.servesHTTPS else {
-            throw .unavailable("adding a node needs kv-node's --join over HTTPS, which it does not speak yet; restart without --tls to add nodes")
-        }
         // Node directories sit beside the certificate directory; deleting such a node would delete the CA.
         guard id.rawValue != ClusterCertificates.directoryName else {
             throw .badRequest("\(id) is reserved for the certificate directory; choose another name")

@@ -49,8 +49,16 @@ import Testing
 
             await #expect(throws: NodeUnreachable.self) { try await plain.status(apiPort: node.apiPort) }
             await #expect(throws: NodeUnreachable.self) { try await distrusting.status(apiPort: node.apiPort) }
-            // Nodes cannot join an HTTPS member yet, so the launcher does not offer to add one.
-            await #expect(throws: ControlError.self) { try await supervisor.addNode(NodeID("node2")!) }
+            // A node added later asks the HTTPS member for admission over HTTPS, trusting the CA.
+            let added = try await supervisor.addNode(NodeID("node2")!)
+            try await supervisor.start(added.id, joinAddress: "127.0.0.1:\(node.apiPort)")
+            let addedLog = try String(contentsOfFile: await supervisor.logPath(for: added.id), encoding: .utf8)
+            #expect(addedLog.contains("--join https://127.0.0.1:\(node.apiPort) --join-ca-file \(certificates.authorityFile)"))
+            let joined = await eventually {
+                let members = (try? await trusting.status(apiPort: node.apiPort))?.members.map(\.id) ?? []
+                return Set(members) == ["node1", "node2"]
+            }
+            #expect(joined, "node2 never became a member through node1's HTTPS API")
         } catch {
             Issue.record(error)
         }
