@@ -1,6 +1,7 @@
 import Foundation
 import NIOSSL
 import NodeRuntime
+import Transport
 
 /// Where `--join` asks for admission, and how: plain HTTP, or HTTPS trusting a given CA
 /// (for a cluster whose nodes serve their API with `--cert-file`), presenting this node's own
@@ -44,13 +45,14 @@ public struct JoinTarget: Sendable {
         return "Bearer " + text
     }
 
-    /// The TLS configuration for the join request; throws when a file is unreadable or invalid.
-    public func tlsConfiguration() throws -> TLSConfiguration {
+    /// The TLS configuration for the join request; the error names a file that is unreadable
+    /// or not PEM.
+    public func tlsConfiguration() throws(PeerTLSError) -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let trustedCAFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedCAFile)) }
+        if let trustedCAFile { tls.trustRoots = .certificates(try PEMFiles.certificates(in: trustedCAFile)) }
         if let clientCertificate {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertificate.certificateFile).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientCertificate.keyFile, format: .pem))
+            tls.certificateChain = try PEMFiles.certificates(in: clientCertificate.certificateFile).map { .certificate($0) }
+            tls.privateKey = .privateKey(try PEMFiles.privateKey(in: clientCertificate.keyFile))
         }
         return tls
     }

@@ -62,7 +62,7 @@ import Testing
                 let reason = try #require(log.read { $0.refusals.first?.reason })
                 #expect(reason.contains("did not prove the cluster secret"), "\(reason)")
             }
-            #expect(logs.contains("refused connection from 'a'") && logs.contains("refused connection from 'b'"))
+            try await eventually("the refusal is logged") { logs.contains("refused connection from 'a'") && logs.contains("refused connection from 'b'") }
             alpha.send(heartbeat(from: "a", to: "b"))
             #expect(alphaLog.read { $0.messages.isEmpty } && betaLog.read { $0.messages.isEmpty })
         }
@@ -133,7 +133,7 @@ import Testing
                 let reply = try #require(try replayer.frames().last)
                 #expect(reply.type == .handshakeReject)
                 #expect(try HandshakeRefusal.decode(reply.payload).code == HandshakeRefusal.secretMismatch("x").code)
-                #expect(logs.contains("refused connection from 'x'"))
+                try await eventually("the refusal is logged") { logs.contains("refused connection from 'x'") }
                 #expect(beta.inboundAdmission.counts.total - beta.inboundAdmission.counts.unauthenticated == 1)
                 _ = betaLog
             }

@@ -21,39 +21,15 @@ public struct PeerTLS: Sendable {
     /// misconfigured node stops at start-up with the file named rather than failing every
     /// handshake later.
     public static func load(certificateFile: String, keyFile: String, trustedCAFile: String) throws(PeerTLSError) -> PeerTLS {
-        let chain = try certificates(in: certificateFile)
-        let key: NIOSSLPrivateKey
-        do {
-            key = try NIOSSLPrivateKey(bytes: try bytes(of: keyFile), format: .pem)
-        } catch let error as PeerTLSError {
-            throw error
-        } catch {
-            throw .invalid(file: keyFile, reason: "not a PEM private key (\(error))")
-        }
-        let tls = PeerTLS(certificateChain: chain, privateKey: key, trustedRoots: try certificates(in: trustedCAFile))
+        let tls = PeerTLS(certificateChain: try PEMFiles.certificates(in: certificateFile),
+                          privateKey: try PEMFiles.privateKey(in: keyFile),
+                          trustedRoots: try PEMFiles.certificates(in: trustedCAFile))
         do {
             _ = try tls.makeContexts()
         } catch {
             throw .invalid(file: keyFile, reason: "the key does not fit the certificate in \(certificateFile) (\(error))")
         }
         return tls
-    }
-
-    private static func certificates(in file: String) throws(PeerTLSError) -> [NIOSSLCertificate] {
-        let pem = try bytes(of: file)
-        let certificates: [NIOSSLCertificate]
-        do {
-            certificates = try NIOSSLCertificate.fromPEMBytes(pem)
-        } catch {
-            throw .invalid(file: file, reason: "not PEM certificates (\(error))")
-        }
-        guard !certificates.isEmpty else { throw .invalid(file: file, reason: "no PEM certificate in it") }
-        return certificates
-    }
-
-    private static func bytes(of file: String) throws(PeerTLSError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: file) else { throw .unreadable(file: file) }
-        return [UInt8](data)
     }
 
     /// The server side requires a client certificate chaining to `trustedRoots`
