@@ -125,13 +125,18 @@ import X509
         await old.start()
         await old.stop()
         try FileManager.default.removeItem(at: old.dataDirectory.appendingPathComponent("tls"))
+        // Each node's log keeps the old run's lines: only a start after them counts.
+        func starts(_ id: String, in launcher: TestLauncher) -> [Substring] {
+            launcher.log(of: id).split(separator: "\n").filter { $0.hasPrefix("--- kv-launcher") && $0.contains("starting") }
+        }
+        let earlier = Dictionary(uniqueKeysWithValues: ["node1", "node2", "node3"].map { ($0, starts($0, in: old).count) })
 
         let launcher = try TestLauncher(directory: directory)
         await launcher.start()
         let tls = launcher.dataDirectory.appendingPathComponent("tls").path
         for id in ["node1", "node2", "node3"] {
-            #expect(await eventually { launcher.log(of: id).contains("fake-kv-node --id \(id)") })
-            let line = try #require(launcher.log(of: id).split(separator: "\n").last { $0.hasPrefix("--- kv-launcher") && $0.contains("starting") })
+            #expect(await eventually { starts(id, in: launcher).count > earlier[id, default: 0] })
+            let line = try #require(starts(id, in: launcher).last)
             #expect(line.contains("--peer-cert-file \(tls)/nodes/\(id).pem --peer-key-file \(tls)/nodes/\(id)-key.pem --peer-trusted-ca-file \(tls)/ca.pem"))
             #expect(FileManager.default.fileExists(atPath: "\(tls)/nodes/\(id)-key.pem"))
         }
