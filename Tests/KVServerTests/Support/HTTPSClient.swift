@@ -13,6 +13,7 @@ struct HTTPSClient {
     /// `trustedCA` nil: only the system's roots, so the test CA's server is not trusted.
     /// Host names are not checked: the nodes listen on 127.0.0.1 and the test certificates
     /// name no address; the chain to the CA is.
+    @discardableResult
     static func with<T>(trustedCA: String?, certificate: String? = nil, key: String? = nil,
                         _ body: (HTTPSClient) async throws -> T) async throws -> T {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -20,7 +21,7 @@ struct HTTPSClient {
         tls.certificateVerification = .noHostnameVerification
         if let certificate, let key {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
-            tls.privateKey = .file(key)
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.httpVersion = .http1Only
