@@ -210,12 +210,15 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                            origin: request.origin, host: request.host) {
             return answer(.error(failure), to: request, started: started, context: context)
         }
-        // Then, as `ClientAuthMiddleware` does, before the key is judged or the body parsed.
-        if let credentials = request.credentials, let failure = ClientAccess.refusal(credentials, for: request.accessAction) {
+        // Then, as `ClientAuthMiddleware` does, before the key is judged or the body parsed
+        // (the key is decoded once, for both).
+        let decodedKey = KVOperations.key(fromPath: request.path)
+        if let credentials = request.credentials,
+           let failure = ClientAccess.refusal(credentials, for: request.accessAction(key: decodedKey)) {
             return answer(.error(failure), to: request, started: started, context: context)
         }
         let key: String
-        switch KVOperations.key(fromPath: request.path) {
+        switch decodedKey {
         case .success(let k): key = k
         case .failure(let failure): return answer(.error(failure), to: request, started: started, context: context)
         }

@@ -89,10 +89,10 @@ struct KVFastRequest {
         lowercased.withUTF8Buffer { CrossSiteRule.equalsIgnoringCase(name.utf8, $0) }
     }
 
-    /// What `ClientAccess` is asked about this request, given its path.
-    var accessAction: ClientAction {
-        if case .get = operation { return ClientAccess.keyAction(path: path, write: false) }
-        return ClientAccess.keyAction(path: path, write: true)
+    /// What `ClientAccess` is asked about this request, given its decoded key.
+    func accessAction(key: Result<String, APIFailure>) -> ClientAction {
+        if case .get = operation { return ClientAccess.keyAction(key: key, write: false) }
+        return ClientAccess.keyAction(key: key, write: true)
     }
 
     /// What `CrossSiteRule` asks of this request.

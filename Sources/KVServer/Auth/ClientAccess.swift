@@ -49,7 +49,12 @@ enum ClientAccess {
     /// `/kv/{key}`: reading or writing that key; a path that names no valid key needs only
     /// an identity (the route then answers 400).
     static func keyAction(path: Substring, write: Bool) -> ClientAction {
-        guard case .success(let key) = KVOperations.key(fromPath: path) else { return .authenticated }
+        keyAction(key: KVOperations.key(fromPath: path), write: write)
+    }
+
+    /// The same, for a caller that has decoded the key already.
+    static func keyAction(key: Result<String, APIFailure>, write: Bool) -> ClientAction {
+        guard case .success(let key) = key else { return .authenticated }
         return write ? .write(key: key) : .read(key: key)
     }
 
