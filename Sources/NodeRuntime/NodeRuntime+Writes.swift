@@ -65,7 +65,7 @@ extension NodeRuntime {
             receipt = try raft.propose(write.command)
         } catch {
             // Backpressure or a leadership transfer: try again at the next tick.
-            return retryAtNextTick(write, obstacle: RuntimeError(error))
+            return deferWrite(write, obstacle: RuntimeError(error))
         }
         metrics.update { $0.proposals += 1 }
         waitForApply(receipt, deadline: write.deadline) { [self] result in
@@ -113,15 +113,16 @@ extension NodeRuntime {
         }
     }
 
-    /// Parks `write` until the next tick, recording why it could not go ahead now.
+    /// `deferWrite` from a transport callback, which runs off the actor.
     private nonisolated func retryAtNextTick(_ write: PendingWrite, obstacle: RuntimeError) {
-        var write = write
-        write.obstacle = obstacle
-        Task(executorPreference: executor) { await self.deferWrite(write) }
+        Task(executorPreference: executor) { await self.deferWrite(write, obstacle: obstacle) }
     }
 
-    private func deferWrite(_ write: PendingWrite) {
+    /// Parks `write` until the next tick, recording why it could not go ahead now.
+    private func deferWrite(_ write: PendingWrite, obstacle: RuntimeError) {
         guard !isStopped else { return write.fail(.shuttingDown) }
+        var write = write
+        write.obstacle = obstacle
         writesAwaitingTick.append(write)
     }
 
