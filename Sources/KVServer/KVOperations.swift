@@ -20,7 +20,18 @@ struct KVReply: Sendable {
         return KVReply(status: status, json)
     }
 
-    static func error(_ error: RuntimeError) -> KVReply { .error(error.httpStatus, error.message) }
+    static func error(_ error: RuntimeError) -> KVReply {
+        if case .compacted(let revision) = error { return compacted(revision) }
+        return .error(error.httpStatus, error.message)
+    }
+
+    /// `410 {"error":"compacted","compact_revision":X}`: the history asked for is gone.
+    static func compacted(_ revision: UInt64) -> KVReply {
+        var json = JSONObjectWriter(capacity: 48)
+        json.field("compact_revision", revision)
+        json.field("error", "compacted")
+        return KVReply(status: 410, json)
+    }
 
     static func error(_ failure: APIFailure) -> KVReply { .error(failure.status, failure.message) }
 

@@ -12,6 +12,7 @@ extension RuntimeError {
         case .conflict: 409
         case .unprocessable: 422
         case .notFound: 404
+        case .compacted: 410
         case .internalError: 500
         }
     }

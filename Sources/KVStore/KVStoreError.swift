@@ -24,6 +24,22 @@ public enum KVStoreError: Error, Sendable, Equatable {
     case lmdb(operation: String, code: Int32, message: String)
     /// The store was closed.
     case closed
+    /// No lease has this id (never granted, revoked, or expired).
+    case leaseNotFound(UInt64)
+    /// The revision asked for is older than the retained history; history at and below
+    /// `compactRevision` is gone.
+    case compacted(compactRevision: UInt64)
+    /// The revision asked for has not happened yet on this node.
+    case futureRevision(requested: UInt64, current: UInt64)
+
+    /// A refusal every replica reaches alike from the replicated state (so applying it as
+    /// "rejected" keeps replicas identical), as opposed to a fault of this node's disk.
+    public var isDeterministicRefusal: Bool {
+        switch self {
+        case .leaseNotFound, .compacted, .futureRevision, .invalidCommand, .invalidKey, .keyTooLarge: true
+        default: false
+        }
+    }
 
     /// Out of LMDB reader slots (`MDB_READERS_FULL`) or file descriptors (`EMFILE`,
     /// `ENFILE`): a passing overload, to be retried shortly rather than treated as a fault.

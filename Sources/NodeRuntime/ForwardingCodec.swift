@@ -3,7 +3,8 @@ import RaftCore
 import Transport
 
 /// How a forwarded write's answer travels back from the leader: a result as
-/// `[revision u64 LE][deleted u8]`, or a failure as a `RuntimeError` case number and its
+/// `[revision u64 LE][deleted u8]`, followed by its detail (a transaction's or a lease's
+/// answer, in the state machine's `ResultDetail` layout) when it has one, or a failure as a `RuntimeError` case number and its
 /// message. The numbers are this protocol's own, not HTTP's: the follower rebuilds the typed
 /// error, and only its HTTP layer decides how to answer the client.
 enum ForwardingCodec {
@@ -19,19 +20,27 @@ enum ForwardingCodec {
         case notFound = 8
         case shuttingDown = 9
         case internalError = 10
+        /// The message is the compact revision in decimal.
+        case compacted = 11
     }
 
     static func encode(_ result: KVResult) -> [UInt8] {
         var bytes = withUnsafeBytes(of: result.revision.littleEndian) { Array($0) }
         bytes.append(result.deleted ? 1 : 0)
+        if let detail = result.detail { bytes.append(contentsOf: detail.encoded()) }
         return bytes
     }
 
     static func decodeResult(_ bytes: [UInt8]) -> KVResult? {
-        guard bytes.count == 9, bytes[8] <= 1 else { return nil }
+        guard bytes.count >= 9, bytes[8] <= 1 else { return nil }
         var revision: UInt64 = 0
         for i in 0..<8 { revision |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-        return KVResult(revision: revision, deleted: bytes[8] == 1)
+        var result = KVResult(revision: revision, deleted: bytes[8] == 1)
+        if bytes.count > 9 {
+            guard let detail = ResultDetail(decoding: Array(bytes[9...])) else { return nil }
+            result.detail = detail
+        }
+        return result
     }
 
     static func failure(_ error: RuntimeError) -> PeerResponse {
@@ -46,7 +55,9 @@ enum ForwardingCodec {
         case .notFound: .notFound
         case .shuttingDown: .shuttingDown
         case .internalError: .internalError
+        case .compacted: .compacted
         }
+        if case .compacted(let revision) = error { return .failure(code: code.rawValue, message: "\(revision)") }
         return .failure(code: code.rawValue, message: error.message)
     }
 
@@ -64,6 +75,8 @@ enum ForwardingCodec {
         case .unprocessable: .unprocessable(message)
         case .notFound: .notFound(message)
         case .shuttingDown: .shuttingDown
+        case .compacted:
+            UInt64(message).map { .compacted(compactRevision: $0) } ?? .internalError("a compacted answer without its revision")
         case .internalError, nil: .internalError(message)
         }
     }

@@ -24,6 +24,9 @@ public enum RuntimeError: Error, Sendable, Equatable {
     case unprocessable(String)
     /// Nothing by that name.
     case notFound(String)
+    /// The revision asked for is older than the retained history, which now starts after
+    /// `compactRevision`.
+    case compacted(compactRevision: UInt64)
     /// The node is shutting down.
     case shuttingDown
     /// An unexpected fault.
@@ -39,6 +42,7 @@ public enum RuntimeError: Error, Sendable, Equatable {
         case .storageFull: "the node's storage is full"
         case .badRequest(let why), .conflict(let why), .unprocessable(let why), .notFound(let why), .internalError(let why): why
         case .shuttingDown: "the node is shutting down"
+        case .compacted: "compacted"
         }
     }
 
@@ -46,6 +50,10 @@ public enum RuntimeError: Error, Sendable, Equatable {
         switch error {
         case .keyTooLarge, .invalidKey, .invalidCommand: self = .badRequest("\(error)")
         case .storageFull: self = .storageFull
+        case .leaseNotFound(let id): self = .notFound("lease not found: \(id)")
+        case .compacted(let revision): self = .compacted(compactRevision: revision)
+        case .futureRevision(let requested, let current):
+            self = .badRequest("revision \(requested) is in the future; the current revision is \(current)")
         case _ where error.isResourceExhausted: self = .unavailable("storage is overloaded: \(error)")
         default: self = .internalError("storage: \(error)")
         }

@@ -214,7 +214,8 @@ final class Environment: @unchecked Sendable {
         var result: [String: Database] = [:]
         for name in names {
             var dbi: MDB_dbi = 0
-            let code = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
+            let flags = MDB_CREATE | (Schema.sortedDuplicates.contains(name) ? MDB_DUPSORT : 0)
+            let code = mdb_dbi_open(txn, name, UInt32(flags), &dbi)
             if code != 0 {
                 mdb_txn_abort(txn)
                 throw LMDBStatus.error(code, "dbi_open \(name)")

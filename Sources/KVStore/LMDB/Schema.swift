@@ -15,7 +15,18 @@ enum Schema {
     /// Node id → `[version][voter u8][context]`.
     static let members = "members"
 
-    static let all = [log, meta, kv, sessions, sessionAge, sessionEvictedAge, members]
+    /// `EventPosition` (revision, offset within it) → `KVEvent`: retained history.
+    static let history = "history"
+    /// Big-endian lease id → `LeaseRecord`.
+    static let leases = "leases"
+    /// Big-endian lease id → the keys attached to it, one duplicate each (`MDB_DUPSORT`,
+    /// since a key may be as long as LMDB's key limit and so cannot share a key with the id).
+    static let leaseKeys = "lease_keys"
+
+    static let all = [log, meta, kv, sessions, sessionAge, sessionEvictedAge, members, history, leases, leaseKeys]
+
+    /// Databases opened with `MDB_DUPSORT`.
+    static let sortedDuplicates: Set<String> = [leaseKeys]
 
     enum MetaKey {
         static let hardState = Array("hard_state".utf8)
@@ -24,5 +35,7 @@ enum Schema {
         static let applied = Array("applied".utf8)
         /// The last write-ahead log record LMDB holds.
         static let walSequence = Array("wal_sequence".utf8)
+        /// History at and below this revision is gone (`KVStateMachine+History.swift`).
+        static let compactRevision = Array("compact_revision".utf8)
     }
 }

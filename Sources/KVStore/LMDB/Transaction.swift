@@ -35,6 +35,28 @@ struct Transaction {
         return true
     }
 
+    /// Removes one duplicate of `key` from an `MDB_DUPSORT` database; returns whether it was there.
+    @discardableResult
+    func deleteDuplicate(_ db: Database, _ key: [UInt8], _ value: [UInt8]) throws(KVStoreError) -> Bool {
+        let code = withValue(key) { k in withValue(value) { v in mdb_del(handle, db.handle, &k, &v) } }
+        if code == MDB_NOTFOUND { return false }
+        try LMDBStatus.check(code, "delete duplicate")
+        return true
+    }
+
+    /// Every duplicate of `key` in an `MDB_DUPSORT` database, in order.
+    func duplicates(_ db: Database, _ key: [UInt8]) throws(KVStoreError) -> [[UInt8]] {
+        try withCursor(db) { c throws(KVStoreError) -> [[UInt8]] in
+            var values: [[UInt8]] = []
+            var pair = try c.seek(exactly: key)
+            while let (_, value) = pair {
+                values.append(value)
+                pair = try c.nextDuplicate()
+            }
+            return values
+        }
+    }
+
     /// Empties a database but keeps it open.
     func clear(_ db: Database) throws(KVStoreError) {
         try LMDBStatus.check(mdb_drop(handle, db.handle, 0), "drop")
@@ -76,6 +98,20 @@ struct Cursor {
         }
         return try pair(code, k, v)
     }
+
+    /// Positions on `key` itself (its first duplicate), or nil if it is absent.
+    func seek(exactly key: [UInt8]) throws(KVStoreError) -> Pair? {
+        var k = MDB_val()
+        var v = MDB_val()
+        let code = withValue(key) { probe in
+            k = probe
+            return mdb_cursor_get(handle, &k, &v, MDB_SET_KEY)
+        }
+        return try pair(code, k, v)
+    }
+
+    /// The next duplicate of the current key in an `MDB_DUPSORT` database.
+    func nextDuplicate() throws(KVStoreError) -> Pair? { try move(MDB_NEXT_DUP) }
 
     func deleteCurrent() throws(KVStoreError) {
         try LMDBStatus.check(mdb_cursor_del(handle, 0), "cursor_del")

@@ -3,7 +3,8 @@
 /// existed (so a late retry is refused instead of applied a second time).
 ///
 /// Stored as `[2][flags u8][sequence u64][last index u64]`, then `[revision u64][deleted u8]`
-/// when flags bit 0 (has a result) and `[fingerprint u64]` when bit 1. Version 1 records
+/// when flags bit 0 (has a result), `[fingerprint u64]` when bit 1, and the result's detail
+/// (`CommandCoding`, u32-prefixed) when bit 2. Version 1 records
 /// (`[1][sequence][last index][revision][deleted]`, written before fingerprints existed)
 /// are still read: they have a result and no fingerprint.
 public struct SessionRecord: Sendable, Equatable {
@@ -30,11 +31,14 @@ public struct SessionRecord: Sendable, Equatable {
 
     private static let hasResult: UInt8 = 1
     private static let hasFingerprint: UInt8 = 2
+    private static let hasDetail: UInt8 = 4
 
     func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 35)
         w.u8(2)
-        w.u8((result == nil ? 0 : Self.hasResult) | (fingerprint == nil ? 0 : Self.hasFingerprint))
+        let detail = result?.detail.map(CommandCoding.encode)
+        w.u8((result == nil ? 0 : Self.hasResult) | (fingerprint == nil ? 0 : Self.hasFingerprint)
+            | (detail == nil ? 0 : Self.hasDetail))
         w.u64(sequence)
         w.u64(lastIndex)
         if let result {
@@ -42,6 +46,7 @@ public struct SessionRecord: Sendable, Equatable {
             w.u8(result.deleted ? 1 : 0)
         }
         if let fingerprint { w.u64(fingerprint.value) }
+        if let detail { w.blob(detail) }
         return w.bytes
     }
 
@@ -55,11 +60,17 @@ public struct SessionRecord: Sendable, Equatable {
             fingerprint = nil
         case 2:
             let flags = try r.u8()
-            guard flags & ~(Self.hasResult | Self.hasFingerprint) == 0 else { throw .corrupt("session: unknown flags") }
+            guard flags & ~(Self.hasResult | Self.hasFingerprint | Self.hasDetail) == 0 else {
+                throw .corrupt("session: unknown flags")
+            }
             sequence = try r.u64()
             lastIndex = try r.u64()
             result = flags & Self.hasResult == 0 ? nil : KVResult(revision: try r.u64(), deleted: try r.u8() != 0)
             fingerprint = flags & Self.hasFingerprint == 0 ? nil : RequestFingerprint(value: try r.u64())
+            if flags & Self.hasDetail != 0 {
+                guard result != nil else { throw .corrupt("session: a detail without a result") }
+                result?.detail = try CommandCoding.decodeDetail(try r.blob())
+            }
         default:
             throw .corrupt("session: unknown version")
         }

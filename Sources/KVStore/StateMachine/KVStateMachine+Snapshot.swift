@@ -6,9 +6,14 @@ extension KVStateMachine {
     /// `writer`.
     func write(_ txn: Transaction, to writer: inout SnapshotWriter) throws(KVStoreError) {
         try each(kv, txn) { key, value throws(KVStoreError) in
-            let (revision, bytes) = try KVRecord.decodeValue(value)
-            try writer.write(.pair(key: key, revision: revision, value: bytes))
+            // Decoded once so a damaged record fails the snapshot instead of spreading.
+            try writer.write(.key(key: key, stored: try KVRecord(key: key, stored: value).encodedValue()))
         }
+        try writer.write(.compactRevision(try compactRevision(txn)))
+        try each(history, txn) { position, event throws(KVStoreError) in
+            try writer.write(.event(position: position, event: event))
+        }
+        for lease in try leaseTable.all(txn) { try writer.write(.lease(lease)) }
         try each(sessionTable.sessions, txn) { key, value throws(KVStoreError) in
             guard let clientID = UInt64(orderedKey: key) else { throw .corrupt("session key") }
             try writer.write(.session(clientID: clientID, record: try SessionRecord(decoding: value)))
@@ -22,11 +27,27 @@ extension KVStateMachine {
         try txn.clear(kv)
         try sessionTable.clear(txn)
         try txn.clear(memberTable.db)
+        try txn.clear(history)
+        try leaseTable.clear(txn)
+        try txn.delete(meta, Schema.MetaKey.compactRevision)
         var reader = SnapshotReader(file: file)
         let applied = try reader.readAll { record throws(KVStoreError) in
             switch record {
             case .pair(let key, let revision, let value):
-                try txn.put(kv, key, KVRecord.encodeValue(value, revision: revision))
+                try txn.put(kv, key, KVRecord(key: String(decoding: key, as: UTF8.self), value: value, revision: revision).encodedValue())
+            case .key(let key, let stored):
+                let record = try KVRecord(key: key, stored: stored)
+                try txn.put(kv, key, record.encodedValue())
+                // Leases come before or after their keys; the key list is rebuilt from the keys.
+                if record.lease != 0 { try leaseTable.attach(record.key, to: record.lease, txn) }
+            case .event(let position, let event):
+                _ = try EventPosition(key: position)
+                _ = try KVEvent(decoding: event)
+                try txn.put(history, position, event)
+            case .lease(let lease):
+                try leaseTable.put(lease, txn)
+            case .compactRevision(let revision):
+                try txn.put(meta, Schema.MetaKey.compactRevision, revision.orderedKey)
             case .session(let clientID, let session):
                 try sessionTable.put(clientID, session, txn)
             case .member(let member):
@@ -34,6 +55,7 @@ extension KVStateMachine {
             }
         }
         try txn.put(meta, Schema.MetaKey.applied, LogCodec.encode(applied))
+        revisionApplied(applied.index)
         return applied
     }
 

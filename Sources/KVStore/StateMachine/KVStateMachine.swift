@@ -1,4 +1,5 @@
 import RaftCore
+import Synchronization
 
 /// What applying one committed entry did, for the request waiting on that index.
 public enum ApplyOutcome: Sendable, Equatable {
@@ -39,7 +40,13 @@ public final class KVStateMachine: @unchecked Sendable {
     let meta: Database
     let sessionTable: ClientSessions
     let memberTable: MemberTable
+    let history: Database
+    let leaseTable: LeaseTable
     let uncommitted = UncommittedWrites()
+    /// The store's revision: the last applied index, including what the open write
+    /// transaction applied (as local reads see it). Read without a transaction for the
+    /// `X-KV-Revision` of every answer.
+    private let appliedRevision = Atomic<UInt64>(0)
 
     init(environment: Environment, sessionLimits: SessionLimits) {
         self.environment = environment
@@ -52,7 +59,17 @@ public final class KVStateMachine: @unchecked Sendable {
             limits: sessionLimits
         )
         memberTable = MemberTable(db: environment.database(Schema.members))
+        history = environment.database(Schema.history)
+        leaseTable = LeaseTable(leases: environment.database(Schema.leases), keys: environment.database(Schema.leaseKeys))
         environment.writeTransactionEnded = { [uncommitted] in uncommitted.clear() }
+        if let applied = try? appliedPosition() { appliedRevision.store(applied.index, ordering: .relaxed) }
+    }
+
+    /// The store's revision: every applied entry raises it (Docs/API.md, "Revisions").
+    public var revision: UInt64 { appliedRevision.load(ordering: .relaxed) }
+
+    func revisionApplied(_ index: UInt64) {
+        appliedRevision.store(index, ordering: .relaxed)
     }
 
     /// Applies committed entries in order, with one disk sync for the whole batch. Entries at
@@ -86,6 +103,7 @@ public final class KVStateMachine: @unchecked Sendable {
             applied = LogPosition(index: entry.index, term: entry.term)
         }
         try txn.put(meta, Schema.MetaKey.applied, LogCodec.encode(applied))
+        revisionApplied(applied.index)
         return results
     }
 
@@ -160,19 +178,75 @@ public final class KVStateMachine: @unchecked Sendable {
             }
         }
         let result: KVResult
-        switch command.operation {
-        case .put(let key, let value):
-            try txn.put(kv, Array(key.utf8), KVRecord.encodeValue(value, revision: index))
-            uncommitted.record(key, KVRecord(key: key, value: value, revision: index))
-            result = KVResult(revision: index)
-        case .delete(let key):
-            result = KVResult(revision: index, deleted: try txn.delete(kv, Array(key.utf8)))
-            uncommitted.record(key, nil)
+        do throws(KVStoreError) {
+            result = try perform(command.operation, at: index, txn)
+        } catch {
+            // Decided from replicated state alone, so every replica refuses alike; nothing of
+            // the command was written (checks come before the first write).
+            if error.isDeterministicRefusal { return .rejected(error) }
+            throw error
         }
         if let id = command.requestID {
             let session = SessionRecord(sequence: id.sequence, lastIndex: index, result: result, fingerprint: fingerprint)
             try sessionTable.record(id.clientID, session, txn)
         }
         return .applied(result)
+    }
+
+    private func perform(_ operation: KVCommand.Operation, at index: UInt64, _ txn: Transaction) throws(KVStoreError) -> KVResult {
+        var keys = KeyspaceWriter(kv: kv, history: history, leases: leaseTable, uncommitted: uncommitted, txn: txn, revision: index)
+        switch operation {
+        case .put(let key, let value):
+            try keys.put(key, value)
+            return KVResult(revision: index)
+        case .delete(let key):
+            return KVResult(revision: index, deleted: try keys.delete(key))
+        case .txn(let request):
+            return KVResult(revision: index, detail: .txn(try perform(request, &keys)))
+        case .leaseGrant(let ttl):
+            let lease = LeaseRecord(id: index, ttlSeconds: ttl)
+            try leaseTable.put(lease, txn)
+            uncommitted.record(lease: index, lease)
+            return KVResult(revision: index, detail: .lease(id: index, ttlSeconds: ttl))
+        case .leaseKeepAlive(let id):
+            guard let lease = try leaseTable.lookup(id, txn) else { throw .leaseNotFound(id) }
+            return KVResult(revision: index, detail: .lease(id: id, ttlSeconds: lease.ttlSeconds))
+        case .leaseRevoke(let id, let expired):
+            guard try leaseTable.lookup(id, txn) != nil else { throw .leaseNotFound(id) }
+            let deleted = try keys.revoke(id, expired: expired)
+            return KVResult(revision: index, deleted: deleted > 0, detail: .deletedKeys(deleted))
+        case .compact(let revision):
+            try compact(through: revision, at: index, txn)
+            return KVResult(revision: index)
+        }
+    }
+
+    /// Compares, then applies the chosen branch in order. Every lease the branch names is
+    /// checked before anything is written, so a refused transaction leaves no trace.
+    private func perform(_ request: TxnRequest, _ keys: inout KeyspaceWriter) throws(KVStoreError) -> TxnResult {
+        var succeeded = true
+        for comparison in request.compare where !comparison.holds(for: try keys.current(comparison.key)) {
+            succeeded = false
+            break
+        }
+        let branch = succeeded ? request.success : request.failure
+        for case .put(_, _, let lease) in branch where lease != 0 {
+            guard try leaseTable.lookup(lease, keys.txn) != nil else { throw .leaseNotFound(lease) }
+        }
+        var results: [TxnOperationResult] = []
+        results.reserveCapacity(branch.count)
+        for operation in branch {
+            switch operation {
+            case .put(let key, let value, let lease):
+                results.append(.put(key: key, revision: try keys.put(key, value, lease: lease).revision))
+            case .delete(let key):
+                results.append(.delete(key: key, deleted: try keys.delete(key) ? 1 : 0))
+            case .deletePrefix(let prefix):
+                results.append(.deletePrefix(prefix: prefix, deleted: try keys.delete(prefix: prefix)))
+            case .get(let key):
+                results.append(.get(key: key, record: try keys.current(key)))
+            }
+        }
+        return TxnResult(succeeded: succeeded, results: results)
     }
 }

@@ -23,6 +23,10 @@ public struct RequestFingerprint: Sendable, Hashable {
         case .delete(let key):
             digest.add(word: 2)
             digest.add(bytes: key.utf8)
+        default:
+            // Every other operation is digested in its log layout, which names everything it asks for.
+            digest.add(word: 3)
+            digest.add(bytes: KVCommand(operation).encoded())
         }
         self.value = digest.finish()
     }
