@@ -51,7 +51,7 @@ extension KVStateMachine {
         if revision > current { throw .futureRevision(requested: revision, current: current) }
         let keyBytes = Array(key.utf8)
         // Taken before the read transaction opens, so nothing that commits meanwhile is missed.
-        let pending = uncommitted.events(after: revision).first { $0.key.utf8.elementsEqual(keyBytes) }
+        let pending = uncommitted.history(of: key, after: revision)
         let db = history
         let table = kv
         return try environment.read { txn throws(KVStoreError) -> KVRecord? in
@@ -68,8 +68,10 @@ extension KVStateMachine {
                 return nil
             }
             if let next { return next.previous }
-            if let pending { return pending.previous }
-            // Unchanged since `revision` in LMDB and in the open transaction: its committed state.
+            if let later = pending.next { return later.previous }
+            // Unchanged since `revision`: what the open transaction wrote at or before it, if
+            // anything, else its committed state.
+            if let written = pending.current { return written }
             return try txn.get(table, keyBytes).map { stored throws(KVStoreError) in try KVRecord(key: keyBytes, stored: stored) }
         }
     }

@@ -67,6 +67,16 @@ final class UncommittedWrites: Sendable {
         }
     }
 
+    /// Taken under one lock: the open transaction's first event on `key` after `revision`,
+    /// and what the key holds in it (`.some(nil)`: deleted; nil: untouched).
+    func history(of key: String, after revision: UInt64) -> (next: KVEvent?, current: KVRecord??) {
+        let bytes = ByteKey(key)
+        return pending.withLock { pending in
+            let next = pending.events.first { $0.revision > revision && ByteKey($0.key) == bytes }
+            return (next, pending.keys.isEmpty ? nil : pending.keys[bytes])
+        }
+    }
+
     func lease(_ id: UInt64) -> LeaseRecord?? {
         pending.withLock { $0.leases[id] }
     }
