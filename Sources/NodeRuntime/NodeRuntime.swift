@@ -62,6 +62,11 @@ public actor NodeRuntime {
     var lastLeader: NodeID?
     /// Members whose connection was reset for silence and not heard from since.
     var peersResetForSilence: Set<NodeID> = []
+    /// Lease deadlines on this node's clock (NodeRuntime+Leases.swift).
+    var leaseClock = LeaseClock()
+    var leaseTicks = 0
+    /// When the leader compacts history (NodeRuntime+Compaction.swift).
+    var historyCompactor = HistoryCompactor(retention: HistoryRetention())
     private var wakeup: AsyncStream<Void>.Continuation?
     private var tasks: [Task<Void, Never>] = []
     private(set) var isStopped = false
@@ -83,6 +88,7 @@ public actor NodeRuntime {
             if let address = MemberAddress(context: member.context) { known[member.id] = address }
         }
         self.members = known
+        self.historyCompactor = HistoryCompactor(retention: config.historyRetention)
     }
 
     /// Writes the founding configuration if this data directory holds no Raft state yet.
@@ -110,6 +116,7 @@ public actor NodeRuntime {
             }
         }
         updateTransportPeers()
+        startLeaseClock()
         tasks.append(Task(executorPreference: executor) { [weak self] in
             for await _ in stream {
                 guard let self else { return }
@@ -166,6 +173,8 @@ public actor NodeRuntime {
         resetSilentPeers()
         expireOverdueWaiters()
         retryWritesAwaitingTick()
+        tickLeases()
+        tickCompaction()
         wake()
     }
 
@@ -295,6 +304,7 @@ public actor NodeRuntime {
         if let snapshot = ready.snapshotToInstall {
             reloadMembers()
             lmdbApplied = max(lmdbApplied, snapshot.index)
+            leasesRestoredFromSnapshot()
         }
         transport.send(ready.messages)
         applied(AppliedBatch(results: results), early: early, through: ready.committedEntries.last?.index)
@@ -393,6 +403,7 @@ public actor NodeRuntime {
             }
         }
         for result in batch.results { completeProposal(result) }
+        leasesApplied(batch.results)
         if let through { lmdbApplied = max(lmdbApplied, through) }
         releaseAppliedReads()
     }
@@ -437,7 +448,10 @@ public actor NodeRuntime {
             metrics.update { $0.leaderChanges += 1 }
             logger.info("leader changed", metadata: ["leader": "\(soft.leader.map(\.rawValue) ?? "none")",
                                                     "term": "\(raft.currentTerm)", "role": "\(soft.role.rawValue)"])
-            if soft.leader != nil { releaseLeaderWaiters() }
+            if soft.leader != nil {
+                releaseLeaderWaiters()
+                leasesOnLeaderChange()
+            }
         }
     }
 

@@ -22,6 +22,8 @@ public struct RuntimeConfig: Sendable {
     public var maxUncommittedBytes: Int = 64 << 20
     /// A learner within this many entries of the leader is promoted to voter.
     public var promotionLag: UInt64 = 16
+    /// History of changes kept before the leader compacts it (`--history-revisions`, `--history-age`).
+    public var historyRetention = HistoryRetention()
 
     public init(id: NodeID, address: MemberAddress) {
         self.id = id
