@@ -9,6 +9,12 @@ them before it returns (also on Ctrl-C), and appends its figures as JSON lines t
     cluster.py throughput --kv-bin BIN --work DIR --results FILE --peer-tls DIR [--ab-rounds 3]
         (kv-node with peer mutual TLS against plaintext kv-node instead of etcd; openssl
         makes the CA and node certificates in DIR)
+    cluster.py throughput --kv-bin BIN --baseline-bin OLD --work DIR --results FILE [--ab-rounds 3]
+        (two kv-node binaries, alternating round by round, instead of etcd)
+    cluster.py throughput ... --ops cas [--cas-read always|conflict] [--cas-keys K]
+        (compare-and-swap: read-modify-write with If-Match / etcd txn; cas.py)
+    cluster.py watch-fanout --kv-bin BIN --work DIR --results FILE [--watchers 1000]
+        [--watch-rate 1000] [--watch-seconds 10]   (SSE watch against etcd's; watchfanout.py)
     cluster.py failover   --kv-bin BIN --work DIR --results FILE [--rounds 20]
     cluster.py footprint  --kv-bin BIN --work DIR --results FILE [--keys 1000000]
     cluster.py profile    --kv-bin BIN --work DIR --results FILE --out DIR
@@ -33,7 +39,9 @@ import sys
 import threading
 import time
 
+import cas  # noqa: E402  (throughput --ops cas, Benchmarks/cluster/cas.py)
 import partition  # noqa: E402  (the partition phase, Benchmarks/cluster/partition.py)
+import watchfanout  # noqa: E402  (the watch-fanout phase, Benchmarks/cluster/watchfanout.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "lua")
@@ -232,11 +240,13 @@ def make_peer_certificates(directory, names):
 class KVCluster(Cluster):
     system = "kv-node"
 
-    def __init__(self, binary, root, base_port, fast_failover=False, peer_tls=None):
+    def __init__(self, binary, root, base_port, fast_failover=False, peer_tls=None, label=None):
         super().__init__(root, base_port, fast_failover)
         self.peer_tls = peer_tls
         if peer_tls:
             self.system = "kv-node mTLS"
+        if label:
+            self.system = label
         spec = []
         for i in range(3):
             api, raft = base_port + 10 * i, base_port + 10 * i + 1
@@ -392,8 +402,9 @@ class Clusters:
     def __init__(self, args):
         self.args, self.started = args, []
 
-    def kv(self, name, port_offset, fast=False, peer_tls=None):
-        c = KVCluster(self.args.kv_bin, os.path.join(self.args.work, name), 22000 + port_offset, fast, peer_tls)
+    def kv(self, name, port_offset, fast=False, peer_tls=None, binary=None, label=None):
+        c = KVCluster(binary or self.args.kv_bin, os.path.join(self.args.work, name), 22000 + port_offset, fast,
+                      peer_tls, label)
         self.started.append(c)
         return c.start()
 
@@ -538,6 +549,9 @@ def phase_throughput(args):
         if args.peer_tls:
             # The same binary with and without peer mutual TLS, in place of etcd.
             other = clusters.kv("tp-kv-tls", 100, peer_tls=args.peer_tls)
+        elif args.baseline_bin:
+            # Another kv-node binary (an older commit), in place of etcd.
+            other = clusters.kv("tp-kv-base", 100, binary=args.baseline_bin, label="kv-node baseline")
         else:
             other = clusters.etcd("tp-etcd", 0)
         for c in (kv, other):
@@ -546,22 +560,27 @@ def phase_throughput(args):
             r = load_keys(c, leader, args.keyspace, 32)
             if r["errors"]:
                 raise RuntimeError("%s preload had %d errors" % (c.system, r["errors"]))
-        if args.peer_tls:
-            # A/B rounds through the leader, alternating which goes first.
+        ab = args.peer_tls or args.baseline_bin
+        if ab:
+            # A/B rounds, alternating which goes first, through each member kind of --ab-via.
             targets = []
             for i in range(args.ab_rounds):
-                pair = [("kv-node", "leader", kv), ("kv-node mTLS", "leader", other)]
-                targets += pair if i % 2 == 0 else pair[::-1]
+                for role in args.ab_via.split(","):
+                    pair = [("kv-node", role, kv), (other.system, role, other)]
+                    targets += pair if i % 2 == 0 else pair[::-1]
         else:
             targets = [("kv-node", "leader", kv), ("kv-node", "follower", kv), ("etcd", "leader", other)]
-        if args.etcd_follower and not args.peer_tls:
+        if args.etcd_follower and not ab:
             targets.append(("etcd", "follower", other))
         # Interleave the systems at each step, so a noisy neighbour hurts both alike.
-        for op in [o for o in ["write", "read", "stale read"] if o in args.ops.split(",")]:
+        for op in [o for o in ["write", "read", "stale read", "cas"] if o in args.ops.split(",")]:
             for n in conns:
                 for system, role, cluster in targets:
                     leader = cluster.wait_healthy()
                     member = leader if role == "leader" else cluster.follower()
+                    if op == "cas":
+                        measure_cas(args, system, role, cluster, member, n)
+                        continue
                     url = "http://%s:%d" % (member.host, member.port)
                     script = cluster.scripts[op]
                     if args.warmup:
@@ -590,6 +609,22 @@ def phase_throughput(args):
                     log("%-8s %-8s via %-8s c=%-3d %8.0f req/s p50 %.2f ms p99 %.2f ms non-2xx %d cpu %.0f us/op"
                         % (system, op, role, n, r["rps"], record["p50_ms"], record["p99_ms"], r["non2xx"],
                            record["cpu_us_per_op"] or 0))
+
+
+def measure_cas(args, system, role, cluster, member, conns):
+    """One CAS cell (cas.py): read-modify-write with If-Match, or etcd's txn, for
+    warmup + duration seconds through `member`."""
+    term0 = cluster.term()
+    r = cas.measure("etcd" if isinstance(cluster, EtcdCluster) else "kv-node", member, cluster, conns,
+                    args.warmup, args.duration, args.cas_processes, args.cas_read, args.cas_keys)
+    r.update({"system": system, "via": role, "term_before": term0, "term_after": cluster.term()})
+    append_result(args, r)
+    log("%-8s cas      via %-8s c=%-3d %8.0f CAS/s p50 %.2f ms p99 %.2f ms conflicts %d errors %d "
+        "counter mismatch %d cpu %.0f us/op, client %.2f cores"
+        % (system, role, conns, r["cas_per_s"], r["p50_ms"] or -1, r["p99_ms"] or -1, r["conflicts"],
+           r["errors"], r["counter_mismatch"], r["cpu_us_per_op"] or 0, r["client_cores"]))
+    if r["last_error"]:
+        log("  last error: %s" % r["last_error"])
 
 
 class FirstSuccess:
@@ -924,14 +959,55 @@ def report(args):
         out.append("Idle CPU of the whole 3-member cluster (user+system over 5 s, in cores): "
                    + ", ".join("%s %.3f" % (r["system"], r["idle_cores"]) for r in fp if "idle_cores" in r))
         out.append("")
+    out += ab_report(records)
+    out += cas_report(records)
+    out += watchfanout.report(records)
     out += partition.report(records)
     text = "\n".join(out)
     print(text)
 
 
+def ab_report(records):
+    """Rounds of an A/B throughput run (--baseline-bin or --peer-tls), one row per system."""
+    tp = [r for r in records if r["kind"] == "throughput"]
+    if not any(r["system"] not in ("kv-node", "etcd") for r in tp):
+        return []
+    out = ["A/B rounds (req/s per round, in the order run; CPU us per request):", "",
+           "| operation | conns | via | system | rounds | mean | CPU us/op |", "| --- | ---: | --- | --- | --- | ---: | ---: |"]
+    groups = collections.OrderedDict()
+    for r in tp:
+        groups.setdefault((r["op"], r["conns"], r["via"], r["system"]), []).append(r)
+    for (op, conns, via, system), rows in groups.items():
+        cpu = [r["cpu_us_per_op"] for r in rows if r["cpu_us_per_op"]]
+        out.append("| %s | %d | %s | %s | %s | %s | %s |" % (
+            op, conns, via, system, " / ".join(fmt(r["rps"]) for r in rows), fmt(statistics.fmean(r["rps"] for r in rows)),
+            "%s-%s" % (fmt(min(cpu)), fmt(max(cpu))) if cpu else "n/a"))
+    out.append("")
+    return out
+
+
+def cas_report(records):
+    rows = [r for r in records if r["kind"] == "cas"]
+    if not rows:
+        return []
+    out = ["Compare-and-swap (read, then conditional write of value + 1; a CAS counts when its write succeeds; "
+           "latency from the first read to the success):", "",
+           "| system | via | conns | keys | read | CAS/s | p50 ms | p99 ms | max ms | conflicts | errors "
+           "| counter mismatch | CPU us/CAS |",
+           "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        out.append("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %d | %d | %s |" % (
+            r["system"], r["via"], r["conns"], r["keys"], r["read_mode"], fmt(r["cas_per_s"]), fmt(r["p50_ms"], 2),
+            fmt(r["p99_ms"], 2), fmt(r["max_ms"], 1), r["conflicts"], r["errors"], r["counter_mismatch"],
+            fmt(r["cpu_us_per_op"])))
+    out.append("")
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "partition", "report", "categories"])
+    p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "partition", "watch-fanout",
+                                     "report", "categories"])
     p.add_argument("--kv-bin")
     p.add_argument("--etcd-bin", default=shutil.which("etcd") or "etcd")
     p.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/kv-bench"))
@@ -944,7 +1020,21 @@ def main():
     p.add_argument("--etcd-follower", action="store_true", help="also drive etcd through a follower")
     p.add_argument("--peer-tls", metavar="DIR", help="throughput: compare kv-node with peer mutual TLS "
                    "(certificates made with openssl in DIR) against plaintext kv-node, instead of etcd")
-    p.add_argument("--ab-rounds", type=int, default=3, help="throughput with --peer-tls: alternating rounds")
+    p.add_argument("--baseline-bin", metavar="BIN", help="throughput: compare --kv-bin against this kv-node binary "
+                   "(e.g. built from an older commit) instead of etcd")
+    p.add_argument("--ab-rounds", type=int, default=3, help="throughput with --peer-tls or --baseline-bin: alternating rounds")
+    p.add_argument("--ab-via", default="leader", help="A/B: leader, follower or both (comma-separated)")
+    p.add_argument("--cas-read", choices=["always", "conflict"], default="always",
+                   help="cas: read before every CAS, or only after a failed one (then the last write's revision)")
+    p.add_argument("--cas-keys", type=int, default=0, help="cas: counters shared by the connections (0: one each)")
+    p.add_argument("--cas-processes", type=int, default=2, help="cas: Python client processes")
+    p.add_argument("--watchers", type=int, default=1000)
+    p.add_argument("--watch-rate", type=int, default=1000, help="watch-fanout: writes per second")
+    p.add_argument("--watch-seconds", type=int, default=10)
+    p.add_argument("--watch-processes", type=int, default=2, help="watch-fanout: Python processes for the watchers")
+    p.add_argument("--watch-grace", type=float, default=30, help="watch-fanout: seconds after the last write for "
+                   "every watcher to catch up")
+    p.add_argument("--watch-systems", default="kv-node,etcd")
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--settle", type=float, default=0.5, help="seconds between failover rounds")
     p.add_argument("--keys", type=int, default=1000000)
@@ -968,7 +1058,8 @@ def main():
     try:
         {"throughput": phase_throughput, "failover": phase_failover,
          "footprint": phase_footprint, "profile": phase_profile,
-         "partition": lambda a: partition.phase(a, sys.modules[__name__])}[args.phase](args)
+         "partition": lambda a: partition.phase(a, sys.modules[__name__]),
+         "watch-fanout": lambda a: watchfanout.phase(a, sys.modules[__name__])}[args.phase](args)
     except KeyboardInterrupt:
         log("interrupted; clusters stopped")
         sys.exit(130)

@@ -7,13 +7,15 @@
 #
 # Options (after --quick, so they can override it):
 #   --conns 1,16,64,256   connection levels        --duration 10   seconds per measured run
-#   --ops "write,read,stale read"   throughput operations to run
+#   --ops "write,read,stale read"   throughput operations to run (also: cas)
 #   --warmup 2            unmeasured seconds first  --rounds 20     failover rounds
 #   --keys 1000000        keys for footprint/recovery
 #   --phases throughput,failover,footprint,profile[,partition]
 #                         partition: 2 x --rounds cuts of --partition-seconds under 64 writing
 #                         connections, kv-node and etcd in network namespaces (root, nftables)
 #   --partition-seconds 5 how long each partition lasts
+#   --phases ...,watch-fanout  1,000 SSE watchers on one prefix while 1,000 writes/s flow
+#                         (--watch-seconds 10), kv-node then etcd
 #   --etcd-follower       also drive etcd through a follower
 #   --no-build            use the existing .build/release/kv-node
 #
@@ -25,7 +27,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 
 conns=1,16,64,256 duration=10 warmup=2 rounds=20 keys=1000000 restarts=3
-phases=throughput,failover,footprint,profile build=1 extra=() extra_partition=()
+phases=throughput,failover,footprint,profile build=1 extra=() extra_partition=() extra_watch=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) conns=1,64 duration=3 warmup=1 rounds=5 keys=100000 restarts=1 ;;
@@ -37,9 +39,10 @@ while [ $# -gt 0 ]; do
     --keys) keys=$2; shift ;;
     --phases) phases=$2; shift ;;
     --partition-seconds) extra_partition=(--partition-seconds "$2"); shift ;;
+    --watch-seconds) extra_watch=(--watch-seconds "$2"); shift ;;
     --etcd-follower) extra+=(--etcd-follower) ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -119,6 +122,7 @@ for phase in "${wanted[@]}"; do
     footprint) py footprint --keys "$keys" --restarts "$restarts" ;;
     profile) py profile --out "$out" --seconds "$(( duration < 10 ? duration : 10 ))" ;;
     partition) py partition --rounds "$rounds" "${extra_partition[@]}" ;;
+    watch-fanout) py watch-fanout "${extra_watch[@]}" ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac
 done
