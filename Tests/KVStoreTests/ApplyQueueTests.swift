@@ -107,7 +107,7 @@ import Testing
             #expect(held.done.isEmpty, "still uncommitted")
             #expect(try store.stateMachine.get("k/0")?.value == bytes("zero"))
             #expect(try store.stateMachine.get("k/2") == nil)
-            #expect(try store.stateMachine.get("k/3") == KVRecord(key: "k/3", value: bytes("THREE"), revision: 6))
+            #expect(try store.stateMachine.get("k/3") == KVRecord(key: "k/3", value: bytes("THREE"), revision: 6, createRevision: 3, version: 2))
             #expect(try store.stateMachine.get("k/1")?.value == bytes("one"))
             #expect(try store.stateMachine.list(prefix: "k/").map(\.key) == ["k/0", "k/1", "k/3"])
             #expect(try store.stateMachine.list(prefix: "k/", limit: 2).map(\.key) == ["k/0", "k/1"])

@@ -19,7 +19,7 @@ import Testing
             #expect(results.map(\.outcome) == [
                 .applied(KVResult(revision: 1)), .applied(KVResult(revision: 2)), .duplicate(KVResult(revision: 1)),
             ])
-            #expect(try sm.get("k") == KVRecord(key: "k", value: bytes("other"), revision: 2))
+            #expect(try sm.get("k") == KVRecord(key: "k", value: bytes("other"), revision: 2, createRevision: 1, version: 2))
         }
     }
 
@@ -73,7 +73,7 @@ import Testing
                 entry(5, term: 1, .delete("k", requestID: ClientRequestID(clientID: 1, sequence: 1))),
             ])
             #expect(late.map(\.outcome) == [.resultEvicted, .resultEvicted])
-            #expect(try sm.get("k") == KVRecord(key: "k", value: bytes("v3"), revision: 3))
+            #expect(try sm.get("k") == KVRecord(key: "k", value: bytes("v3"), revision: 3, createRevision: 1, version: 3))
             // A numbered client (the library API) may go on with its next request.
             let next = try await sm.apply([entry(6, term: 1, .put("n", [], requestID: ClientRequestID(clientID: 1, sequence: 2)))])
             #expect(next.map(\.outcome) == [.applied(KVResult(revision: 6))])

@@ -22,7 +22,7 @@ import Testing
                 .applied(KVResult(revision: 5, deleted: true)),
                 .applied(KVResult(revision: 6, deleted: false)),
             ])
-            #expect(try sm.get("a") == KVRecord(key: "a", value: bytes("three"), revision: 4))
+            #expect(try sm.get("a") == KVRecord(key: "a", value: bytes("three"), revision: 4, createRevision: 2, version: 2))
             #expect(try sm.get("b") == nil)
             #expect(try sm.appliedPosition() == LogPosition(index: 6, term: 2))
         }
