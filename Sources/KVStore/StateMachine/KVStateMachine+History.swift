@@ -2,9 +2,12 @@
 /// compaction"). History lives in the `history` database, one event per changed key, keyed
 /// by revision; what the open write transaction added is merged in from `UncommittedWrites`.
 extension KVStateMachine {
-    /// History at and below this revision is gone (0: nothing compacted yet).
+    /// History at and below this revision is gone (0: nothing compacted yet). Includes a
+    /// compaction the open write transaction applied, as every read here does: once a
+    /// compaction is answered, reads below it are refused on that node at once.
     public func compactRevision() throws(KVStoreError) -> UInt64 {
-        try environment.read { txn throws(KVStoreError) in try compactRevision(txn) }
+        let pending = uncommitted.compactRevision ?? 0
+        return max(pending, try environment.read { txn throws(KVStoreError) in try compactRevision(txn) })
     }
 
     func compactRevision(_ txn: Transaction) throws(KVStoreError) -> UInt64 {
@@ -18,9 +21,10 @@ extension KVStateMachine {
     /// Throws `compacted` when events after `revision` are no longer all retained.
     public func events(after revision: UInt64, limit: Int) throws(KVStoreError) -> [KVEvent] {
         let pending = uncommitted.events(after: revision)
+        let pendingCompaction = uncommitted.compactRevision ?? 0
         let db = history
         let (stored, complete) = try environment.read { txn throws(KVStoreError) -> ([KVEvent], Bool) in
-            let compacted = try compactRevision(txn)
+            let compacted = max(pendingCompaction, try compactRevision(txn))
             if revision < compacted { throw .compacted(compactRevision: compacted) }
             return try txn.withCursor(db) { c throws(KVStoreError) -> ([KVEvent], Bool) in
                 var events: [KVEvent] = []
@@ -52,10 +56,11 @@ extension KVStateMachine {
         let keyBytes = Array(key.utf8)
         // Taken before the read transaction opens, so nothing that commits meanwhile is missed.
         let pending = uncommitted.history(of: key, after: revision)
+        let pendingCompaction = uncommitted.compactRevision ?? 0
         let db = history
         let table = kv
         return try environment.read { txn throws(KVStoreError) -> KVRecord? in
-            let compacted = try compactRevision(txn)
+            let compacted = max(pendingCompaction, try compactRevision(txn))
             if revision < compacted { throw .compacted(compactRevision: compacted) }
             let next = try txn.withCursor(db) { c throws(KVStoreError) -> KVEvent? in
                 var pair = try c.seek(atLeast: EventPosition(revision: revision &+ 1, offset: 0).key)
@@ -91,5 +96,6 @@ extension KVStateMachine {
             }
         }
         try txn.put(meta, Schema.MetaKey.compactRevision, revision.orderedKey)
+        uncommitted.record(compactRevision: revision)
     }
 }

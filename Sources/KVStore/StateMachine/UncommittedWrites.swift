@@ -21,8 +21,9 @@ final class UncommittedWrites: Sendable {
         var leases: [UInt64: LeaseRecord?] = [:]
         /// Lease id → key → attached (true) or detached (false).
         var leaseKeys: [UInt64: [ByteKey: Bool]] = [:]
+        var compactRevision: UInt64?
 
-        var isEmpty: Bool { keys.isEmpty && events.isEmpty && leases.isEmpty && leaseKeys.isEmpty }
+        var isEmpty: Bool { keys.isEmpty && events.isEmpty && leases.isEmpty && leaseKeys.isEmpty && compactRevision == nil }
     }
 
     private let pending = Locked(Pending())
@@ -41,6 +42,13 @@ final class UncommittedWrites: Sendable {
     func record(lease id: UInt64, key: String, attached: Bool) {
         pending.withLock { $0.leaseKeys[id, default: [:]][ByteKey(key)] = attached }
     }
+
+    func record(compactRevision revision: UInt64) {
+        pending.withLock { $0.compactRevision = revision }
+    }
+
+    /// The revision the open transaction compacted through, if it compacted.
+    var compactRevision: UInt64? { pending.withLock { $0.compactRevision } }
 
     /// `.some(nil)` when the open transaction deleted `key`, nil when it did not touch it.
     func lookup(_ key: String) -> KVRecord?? {
@@ -95,6 +103,7 @@ final class UncommittedWrites: Sendable {
             pending.events.removeAll(keepingCapacity: true)
             pending.leases.removeAll()
             pending.leaseKeys.removeAll()
+            pending.compactRevision = nil
         }
     }
 }
