@@ -31,22 +31,26 @@ extension KVStateMachine {
         try leaseTable.clear(txn)
         try txn.delete(meta, Schema.MetaKey.compactRevision)
         var reader = SnapshotReader(file: file)
+        var hasCompactRevision = false
         let applied = try reader.readAll { record throws(KVStoreError) in
             switch record {
             case .pair(let key, let revision, let value):
                 try txn.put(kv, key, KVRecord(key: String(decoding: key, as: UTF8.self), value: value, revision: revision).encodedValue())
             case .key(let key, let stored):
-                let record = try KVRecord(key: key, stored: stored)
+                let record = try Self.fromSnapshot { () throws(KVStoreError) in try KVRecord(key: key, stored: stored) }
                 try txn.put(kv, key, record.encodedValue())
                 // Leases come before or after their keys; the key list is rebuilt from the keys.
                 if record.lease != 0 { try leaseTable.attach(record.key, to: record.lease, txn) }
             case .event(let position, let event):
-                _ = try EventPosition(key: position)
-                _ = try KVEvent(decoding: event)
+                try Self.fromSnapshot { () throws(KVStoreError) in
+                    _ = try EventPosition(key: position)
+                    _ = try KVEvent(decoding: event)
+                }
                 try txn.put(history, position, event)
             case .lease(let lease):
                 try leaseTable.put(lease, txn)
             case .compactRevision(let revision):
+                hasCompactRevision = true
                 try txn.put(meta, Schema.MetaKey.compactRevision, revision.orderedKey)
             case .session(let clientID, let session):
                 try sessionTable.put(clientID, session, txn)
@@ -54,9 +58,27 @@ extension KVStateMachine {
                 try memberTable.put(member, txn)
             }
         }
+        if !hasCompactRevision {
+            // A version 1 snapshot carries no history: what happened up to its index is
+            // unknown here, so reads and watches from before it are refused as compacted
+            // instead of being answered from a history that looks empty.
+            try txn.put(meta, Schema.MetaKey.compactRevision, applied.index.orderedKey)
+        }
         try txn.put(meta, Schema.MetaKey.applied, LogCodec.encode(applied))
         revisionApplied(applied.index)
         return applied
+    }
+
+    /// Decodes part of a snapshot record. Bytes that do not decode make a damaged snapshot
+    /// (`snapshotInvalid`: the install is abandoned and the transfer starts over), not
+    /// damaged storage (`corrupt`, which stops the node): the checksum was not reached yet.
+    @discardableResult
+    private static func fromSnapshot<T>(_ decode: () throws(KVStoreError) -> T) throws(KVStoreError) -> T {
+        do throws(KVStoreError) {
+            return try decode()
+        } catch .corrupt(let why) {
+            throw .snapshotInvalid(why)
+        }
     }
 
     private func each(
