@@ -56,6 +56,7 @@ public final class DurableStore: Sendable {
                                 segmentBytes: options.walSegmentBytes)
         log.lmdbDurable = { [wal] sequence in wal.lmdbHolds(through: sequence) }
         stateMachine = KVStateMachine(environment: environment, sessionLimits: options.sessionLimits)
+        try stateMachine.markHistoryStart()
         try files.recover(current: log.snapshotMetadata())
         environment.beforeTransact = { [unowned self] () throws(KVStoreError) in try self.applyQueued(commit: true) }
     }

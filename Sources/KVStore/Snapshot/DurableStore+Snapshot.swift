@@ -67,6 +67,8 @@ extension DurableStore {
             try files.discardStaged()
             throw .snapshotInvalid(reason)
         }
+        // Only now: an install that failed leaves the old state and the old revision.
+        stateMachine.revisionApplied(position.index)
         // Crash before this rename: `SnapshotFiles.recover` finishes it at the next open.
         try files.publish(staged, as: position)
         log.snapshotPublished(at: position)

@@ -10,6 +10,19 @@ extension KVStateMachine {
         return max(pending, try environment.read { txn throws(KVStoreError) in try compactRevision(txn) })
     }
 
+    /// Records where history starts, once per data directory: the applied index when it is
+    /// first opened by a build that keeps history. A directory written before history existed
+    /// has changes that no history holds, so reads and watches from before that point must be
+    /// refused as compacted rather than answered from a history that only looks empty.
+    func markHistoryStart() throws(KVStoreError) {
+        try environment.onWriteThreadAndWait { () throws(KVStoreError) in
+            try self.environment.transact { txn throws(KVStoreError) in
+                guard try txn.get(self.meta, Schema.MetaKey.compactRevision) == nil else { return }
+                try txn.put(self.meta, Schema.MetaKey.compactRevision, try self.applied(txn).index.orderedKey)
+            }
+        }
+    }
+
     func compactRevision(_ txn: Transaction) throws(KVStoreError) -> UInt64 {
         guard let bytes = try txn.get(meta, Schema.MetaKey.compactRevision) else { return 0 }
         guard bytes.count == 8, let revision = UInt64(orderedKey: bytes) else { throw .corrupt("compact revision") }

@@ -65,7 +65,6 @@ extension KVStateMachine {
             try txn.put(meta, Schema.MetaKey.compactRevision, applied.index.orderedKey)
         }
         try txn.put(meta, Schema.MetaKey.applied, LogCodec.encode(applied))
-        revisionApplied(applied.index)
         return applied
     }
 
