@@ -114,6 +114,7 @@ extension KVReply {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let seconds = retryAfterSeconds { headers[.retryAfter] = String(seconds) }
         if let challenge = authenticateChallenge { headers[.wwwAuthenticate] = challenge }
+        if let etag { headers[.eTag] = "\"\(etag)\"" }
         return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }

@@ -272,9 +272,12 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard isOpen else { return }
         let keepAlive = request.keepAlive && !closeAfterAnswer
         var headers = HTTPHeaders()
-        headers.reserveCapacity(6)
+        headers.reserveCapacity(8)
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
+        // As `RevisionHeaderMiddleware` does for the routes (Docs/API.md, "Revisions").
+        headers.add(name: "X-KV-Revision", value: String(operations.store.stateMachine.revision))
+        if let etag = reply.etag { headers.add(name: "ETag", value: "\"\(etag)\"") }
         if let seconds = reply.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
         if let challenge = reply.authenticateChallenge { headers.add(name: "WWW-Authenticate", value: challenge) }
         headers.add(name: "Date", value: HTTPDate.now)

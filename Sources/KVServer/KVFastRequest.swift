@@ -1,7 +1,8 @@
 import NIOHTTP1
 
 /// A `/kv/{key}` request simple enough for `KVFastPathHandler`: GET, PUT or DELETE of one
-/// key, with no query beyond `consistency` on a GET and no `Expect` header. Anything else,
+/// key, with no query beyond `consistency` on a GET and no `Expect`, `If-Match` or
+/// `If-None-Match` header (conditional writes are transactions, Docs/API.md). Anything else,
 /// including every malformed variant, is left to the Hummingbird routes, so the fast path
 /// never has to reproduce their error handling.
 struct KVFastRequest {
@@ -67,6 +68,10 @@ struct KVFastRequest {
             case 4 where Self.named(name, "host"):
                 if host == nil { host = value }
             case 6 where Self.named(name, "expect"):
+                return nil
+            case 8 where Self.named(name, "if-match"):
+                return nil
+            case 13 where Self.named(name, "if-none-match"):
                 return nil
             case 6 where Self.named(name, "origin"):
                 if origin == nil { origin = value }

@@ -8,10 +8,18 @@ import NodeRuntime
 struct KVReply: Sendable {
     var status: Int
     var body: ByteBuffer
+    /// The key's revision for `ETag: "<revision>"` (Docs/API.md, "Revisions"): set on
+    /// answers that carry one key's state, so a client can send it back in `If-Match`.
+    var etag: UInt64?
 
     init(status: Int = 200, _ json: JSONObjectWriter) {
         self.status = status
         self.body = json.byteBuffer
+    }
+
+    init(status: Int = 200, body: ByteBuffer) {
+        self.status = status
+        self.body = body
     }
 
     static func error(_ status: Int, _ message: String) -> KVReply {
@@ -156,15 +164,44 @@ struct KVOperations: Sendable {
     func readLocally(_ key: String) -> KVReply {
         do {
             guard let record = try store.stateMachine.get(key) else { return .error(404, "key not found: \(key)") }
-            var json = JSONObjectWriter(capacity: 32 + key.utf8.count + record.value.count)
-            json.field("key", key)
-            json.field("revision", record.revision)
-            json.field("value", String(decoding: record.value, as: UTF8.self))
-            return KVReply(json)
+            return .record(record)
         } catch {
             // Out of reader slots or descriptors is 503 with Retry-After, not a fault.
             return .error(RuntimeError(error))
         }
+    }
+
+    /// `key` as it was at `revision`, after the barrier `consistency` asks for: 410 once that
+    /// revision is compacted, 400 for a revision this node has not reached.
+    func get(_ key: String, atRevision revision: UInt64, consistency: ReadConsistency) async -> KVReply {
+        if let failure = await barrier(consistency) { return failure }
+        do {
+            guard let record = try store.stateMachine.get(key, atRevision: revision) else {
+                return .error(404, "key not found at revision \(revision): \(key)")
+            }
+            return .record(record)
+        } catch {
+            return .error(RuntimeError(error))
+        }
+    }
+}
+
+extension KVReply {
+    /// `GET /kv/{key}`'s answer: the key's value and the revisions of its life, with its
+    /// revision as the ETag.
+    static func record(_ record: KVRecord) -> KVReply {
+        var json = JSONObjectWriter(capacity: 112 + record.key.utf8.count + record.value.count)
+        json.field("create_revision", record.createRevision)
+        json.field("key", record.key)
+        // A decimal string, as every lease id of the API: ids are log indexes and may
+        // exceed what a JavaScript number holds exactly.
+        if record.lease != 0 { json.field("lease", String(record.lease)) }
+        json.field("revision", record.revision)
+        json.field("value", String(decoding: record.value, as: UTF8.self))
+        json.field("version", record.version)
+        var reply = KVReply(json)
+        reply.etag = record.revision
+        return reply
     }
 }
 

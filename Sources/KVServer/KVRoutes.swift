@@ -21,11 +21,10 @@ struct KVRoutes {
         router.get("kv/**") { request, _ in await get(request) }
         router.delete("kv/**") { request, _ in await delete(request) }
         router.get("kv") { request, _ in await list(request) }
-        // `/kv/` and `/kv` name no key: a write or delete there is a client mistake (400), not
-        // a missing endpoint.
-        for method in [HTTPRequest.Method.put, .delete] {
-            router.on("kv", method: method) { _, _ in JSON.error(400, "the key is empty: use /kv/{key}") }
-        }
+        router.delete("kv") { request, _ in await deletePrefix(request) }
+        // `/kv/` and `/kv` name no key: a write there is a client mistake (400), not a
+        // missing endpoint.
+        router.put("kv") { _, _ in JSON.error(400, "the key is empty: use /kv/{key}") }
         for method in [HTTPRequest.Method.post, .patch] {
             router.on("kv/**", method: method) { _, _ in
                 var response = JSON.error(405, "use PUT to write, GET to read and DELETE to remove a key")
@@ -45,26 +44,61 @@ struct KVRoutes {
         KVOperations.requestID(idempotencyKey: HTTPField.Name("Idempotency-Key").flatMap { request.headers[$0] })
     }
 
+    /// The conditions and lease a write to `key` asks for (Docs/API.md, "Conditional writes").
+    private func conditions(of request: Request, key: String, mayAttachLease: Bool) -> Result<WriteConditions, APIFailure> {
+        WriteConditions.parse(key: key, ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch],
+                              query: request.uri.queryParameters.map { (name: $0.key, value: $0.value) },
+                              mayAttachLease: mayAttachLease)
+    }
+
     private func put(_ request: Request) async -> Response {
         let key: String
         switch self.key(of: request) {
         case .success(let k): key = k
         case .failure(let failure): return failure.response
         }
+        let conditions: WriteConditions
+        switch self.conditions(of: request, key: key, mayAttachLease: true) {
+        case .success(let c): conditions = c
+        case .failure(let failure): return failure.response
+        }
         switch await JSON.stringField("value", from: request, limit: Self.maxBodyBytes) {
         case .success(let value):
-            return await operations.put(key, value: value, requestID: requestID(of: request),
+            return await operations.put(key, value: value, conditions: conditions, requestID: requestID(of: request),
                                         identity: ClientContext.identity?.name).response
         case .failure(let failure): return failure.response
         }
     }
 
     private func delete(_ request: Request) async -> Response {
+        let key: String
         switch self.key(of: request) {
-        case .success(let key):
-            await operations.delete(key, requestID: requestID(of: request), identity: ClientContext.identity?.name).response
-        case .failure(let failure): failure.response
+        case .success(let k): key = k
+        case .failure(let failure): return failure.response
         }
+        switch conditions(of: request, key: key, mayAttachLease: false) {
+        case .success(let conditions):
+            return await operations.delete(key, conditions: conditions, requestID: requestID(of: request),
+                                           identity: ClientContext.identity?.name).response
+        case .failure(let failure): return failure.response
+        }
+    }
+
+    /// `DELETE /kv?prefix=P`: a range at one revision. A missing or empty prefix is refused:
+    /// deleting every key takes an explicit choice of prefix, never an omission.
+    private func deletePrefix(_ request: Request) async -> Response {
+        let query = request.uri.queryParameters
+        guard let prefix = query["prefix"].map(String.init), !prefix.isEmpty else {
+            return JSON.error(400, "give a non-empty ?prefix=P to delete a range, or use /kv/{key} for one key")
+        }
+        if let unknown = query.first(where: { $0.key != "prefix" }) {
+            return JSON.error(400, "unknown query parameter \"\(unknown.key)\": a range delete takes only prefix")
+        }
+        if prefix.utf8.count > KVCommand.maxKeySize {
+            return JSON.error(400, "the prefix is \(prefix.utf8.count) bytes; at most \(KVCommand.maxKeySize) are allowed")
+        }
+        return await operations.deletePrefix(prefix, requestID: requestID(of: request),
+                                             identity: ClientContext.identity?.name).response
     }
 
     private func get(_ request: Request) async -> Response {
@@ -73,10 +107,13 @@ struct KVRoutes {
         case .success(let k): key = k
         case .failure(let failure): return failure.response
         }
-        guard let consistency = ReadConsistency(query: request.uri.queryParameters["consistency"]) else {
+        let query = request.uri.queryParameters
+        guard let consistency = ReadConsistency(query: query["consistency"]) else {
             return ReadConsistency.badValue.response
         }
-        return await operations.get(key, consistency: consistency).response
+        guard let text = query["revision"] else { return await operations.get(key, consistency: consistency).response }
+        guard let revision = UInt64(text) else { return JSON.error(400, "revision must be a revision (a whole number)") }
+        return await operations.get(key, atRevision: revision, consistency: consistency).response
     }
 
     private func list(_ request: Request) async -> Response {

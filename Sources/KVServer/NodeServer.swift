@@ -123,12 +123,8 @@ public enum NodeServer {
             try? await raftLoop.shutdownGracefully()
             throw error
         }
-        let server = HTTPServerBuilder { responder in
-            LimitedHTTP1Channel(responder: responder, connections: connections, idleTimeout: idleTimeout, tls: tlsContext) {
-                KVFastPathHandler(operations: operations, metrics: metrics, maxBodyBytes: KVRoutes.maxBodyBytes,
-                                  secure: secure, authenticator: authenticator)
-            }
-        }
+        let server = Self.httpServer(operations: operations, metrics: metrics, connections: connections,
+                                     idleTimeout: idleTimeout, tls: tlsContext, secure: secure, authenticator: authenticator)
         let app = Application(
             router: router,
             server: server,
@@ -159,11 +155,14 @@ extension NodeServer {
                        maxPageBytes: Int, secure: Bool = false,
                        authenticator: ClientAuthenticator? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        // Outermost, so refusals and the timing middleware's error answers carry it too.
+        router.add(middleware: RevisionHeaderMiddleware(store: store))
         router.add(middleware: RequestTimingMiddleware(metrics: metrics))
         router.add(middleware: CrossSiteMiddleware(rule: CrossSiteRule(ownAuthority: runtime.config.address.api.description,
                                                                        secure: secure)))
         if let authenticator { router.add(middleware: ClientAuthMiddleware(authenticator: authenticator)) }
         KVRoutes(runtime: runtime, store: store, maxPageBytes: maxPageBytes).register(on: router)
+        TxnRoutes(runtime: runtime, store: store).register(on: router)
         ClusterRoutes(runtime: runtime, scheme: secure ? "https" : "http").register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
         return router

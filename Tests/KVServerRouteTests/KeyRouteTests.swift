@@ -23,7 +23,10 @@ import Testing
                 #expect(read["key"] as? String == "alpha")
                 #expect(read["value"] as? String == "one")
                 #expect(read["revision"] as? Int == revision)
-                #expect(Set(read.keys) == ["key", "value", "revision"])
+                #expect(Set(read.keys) == ["key", "value", "revision", "create_revision", "version"])
+                #expect(read["create_revision"] as? Int == revision)
+                #expect(read["version"] as? Int == 1)
+                #expect(get.headers[.eTag] == "\"\(revision)\"")
             }
 
             let overwrite = try await api.request(.put, "/kv/alpha", json: ["value": "two"])

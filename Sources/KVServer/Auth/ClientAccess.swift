@@ -68,7 +68,10 @@ enum ClientAccess {
             }
         }
         if path == "/kv" || path == "/kv/" {
-            return method == .get || method == .head ? .list(prefix: listPrefix() ?? "") : .authenticated
+            if method == .get || method == .head { return .list(prefix: listPrefix() ?? "") }
+            // `DELETE /kv?prefix=P` deletes every key under P: writing P is writing all of them.
+            if method == .delete, let prefix = listPrefix(), !prefix.isEmpty { return .write(key: prefix) }
+            return .authenticated
         }
         if (path == "/health" || path == "/metrics" || path == "/cluster/status") && (method == .get || method == .head) {
             return .open
