@@ -137,6 +137,8 @@ public enum NodeServer {
         // Services stop in reverse order: the HTTP server first, then the node.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node), .init(service: app)]
         if let authenticator { services.append(.init(service: AuthFileReloader(authenticator: authenticator, logger: logger))) }
+        // Last, so it stops first: open watches end before the server waits for its responses.
+        services.append(.init(service: WatchShutdownService(hub: runtime.watchHub)))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -163,6 +165,7 @@ extension NodeServer {
         if let authenticator { router.add(middleware: ClientAuthMiddleware(authenticator: authenticator)) }
         KVRoutes(runtime: runtime, store: store, maxPageBytes: maxPageBytes).register(on: router)
         TxnRoutes(runtime: runtime, store: store).register(on: router)
+        WatchRoutes(runtime: runtime, store: store).register(on: router)
         ClusterRoutes(runtime: runtime, scheme: secure ? "https" : "http").register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
         return router

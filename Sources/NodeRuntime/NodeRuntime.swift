@@ -28,6 +28,8 @@ public actor NodeRuntime {
     public let store: DurableStore
     public let transport: RaftTransport
     public let metrics: NodeMetrics
+    /// Serves the watches of this node's clients from what it applies.
+    public nonisolated let watchHub: WatchHub
     let logger: Logger
     var raft: RaftNode
     /// Addresses of the members, from the replicated configuration.
@@ -78,6 +80,7 @@ public actor NodeRuntime {
         self.transport = transport
         self.executor = transport.executor
         self.metrics = metrics
+        self.watchHub = WatchHub(stateMachine: store.stateMachine, limits: config.watchLimits)
         self.logger = logger
         let applied = try store.stateMachine.appliedPosition()
         self.raft = RaftNode(config: config.raftConfig(applied: applied.index), storage: store.log)
@@ -116,6 +119,7 @@ public actor NodeRuntime {
             }
         }
         updateTransportPeers()
+        watchHub.start()
         startLeaseClock()
         tasks.append(Task(executorPreference: executor) { [weak self] in
             for await _ in stream {
@@ -149,6 +153,7 @@ public actor NodeRuntime {
         guard !isStopped else { return }
         isStopped = true
         failAllWaiters(.shuttingDown)
+        watchHub.close()
         for task in tasks { task.cancel() }
         wakeup?.finish()
         let waiting = applyRoom
@@ -288,9 +293,13 @@ public actor NodeRuntime {
         var results: [AppliedEntry] = []
         var damaged: String?
         let started = ContinuousClock.now
+        let notifying = answeringAndNotifyingWatches(early)
+        if ready.snapshotToInstall != nil { watchHub.beginInstall() }
+        // Installed, refused or abandoned: the watches read the store as it now is.
+        defer { if ready.snapshotToInstall != nil { watchHub.reset() } }
         let committed = await retryingWhileFull { () throws(KVStoreError) in
             do throws(KVStoreError) {
-                results = try await self.store.apply(ready, walSequence: nil, applied: early.answer)
+                results = try await self.store.apply(ready, walSequence: nil, applied: notifying)
             } catch .snapshotInvalid(let reason) {
                 damaged = reason
             }
@@ -332,7 +341,7 @@ public actor NodeRuntime {
         appliesInFlight.batches += 1
         appliesInFlight.bytes += bytes
         store.enqueueApply(ready, walSequence: walSequence, commitNow: !readsAwaitingApply.isEmpty,
-                           applied: early.answer) { result in
+                           applied: answeringAndNotifyingWatches(early)) { result in
             events?.yield(.applied(result, early, through: through, bytes: bytes))
         }
     }

@@ -22,6 +22,8 @@ public struct RuntimeConfig: Sendable {
     public var maxUncommittedBytes: Int = 64 << 20
     /// A learner within this many entries of the leader is promoted to voter.
     public var promotionLag: UInt64 = 16
+    /// Watchers and their buffers (`--max-watchers`; Docs/API.md, "Watch").
+    public var watchLimits = WatchHub.Limits()
     /// History of changes kept before the leader compacts it (`--history-revisions`, `--history-age`).
     public var historyRetention = HistoryRetention()
 

@@ -48,6 +48,8 @@ struct KVNodeCommand: AsyncParsableCommand {
     var httpIdleTimeoutMilliseconds = HTTPServerLimits.defaultIdleTimeoutMilliseconds
     @Option(name: .customLong("max-page-bytes"), help: "Bytes of keys and values after which a GET /kv page ends early.")
     var maxPageBytes = NodeOptions.defaultMaxPageBytes
+    @Option(name: .customLong("max-watchers"), help: "GET /watch streams this node serves at once; more are answered 503.")
+    var maxWatchers = 10_000
     @Option(name: .customLong("idempotency-results"), help: "Idempotency-Key answers kept (the most recently used keys); the same on every node.")
     var idempotencyResults = SessionLimits().results
     @Option(name: .customLong("idempotency-evicted"), help: "Evicted Idempotency-Keys still refused with 409 (not answered, never applied again); the same on every node.")
@@ -92,6 +94,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         guard maxHTTPConnections > 0, httpIdleTimeoutMilliseconds > 0, maxPageBytes > 0 else {
             throw ValidationError("--max-http-connections, --http-idle-timeout-ms and --max-page-bytes must be > 0")
         }
+        guard maxWatchers >= 0 else { throw ValidationError("--max-watchers must be >= 0") }
         guard idempotencyResults > 0, idempotencyEvicted >= 0 else {
             throw ValidationError("--idempotency-results must be > 0 and --idempotency-evicted >= 0")
         }
@@ -241,6 +244,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.runtime.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         options.http = HTTPServerLimits(maxConnections: maxHTTPConnections, idleTimeoutMilliseconds: httpIdleTimeoutMilliseconds)
         options.maxPageBytes = maxPageBytes
+        options.runtime.watchLimits.maxWatchers = maxWatchers
         options.sessionLimits = SessionLimits(results: idempotencyResults, evicted: idempotencyEvicted)
         options.runtime.snapshotEveryEntries = max(1, snapshotEntries)
         options.runtime.entriesRetainedAfterSnapshot = min(1_000, max(1, snapshotEntries) / 2)

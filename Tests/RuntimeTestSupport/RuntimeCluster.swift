@@ -16,6 +16,7 @@ public struct ClusterOptions: Sendable {
     public var snapshotEveryEntries: UInt64 = 10_000
     public var entriesRetainedAfterSnapshot: UInt64 = 1_000
     public var clusterID = "runtime-test"
+    public var watchLimits = WatchHub.Limits()
 
     public init() {}
 
@@ -28,6 +29,7 @@ public struct ClusterOptions: Sendable {
         config.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         config.snapshotEveryEntries = snapshotEveryEntries
         config.entriesRetainedAfterSnapshot = entriesRetainedAfterSnapshot
+        config.watchLimits = watchLimits
         return config
     }
 }

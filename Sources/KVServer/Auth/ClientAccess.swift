@@ -59,7 +59,17 @@ enum ClientAccess {
     }
 
     /// The action of any request the routes serve.
-    static func action(method: HTTPRequest.Method, path: Substring, listPrefix: @autoclosure () -> String?) -> ClientAction {
+    static func action(method: HTTPRequest.Method, path: Substring, listPrefix: @autoclosure () -> String?,
+                       watchKey: @autoclosure () -> String? = nil) -> ClientAction {
+        // `GET /watch`: reading the key, or listing the prefix, it follows; asking for both or
+        // neither needs only an identity (the route answers 400).
+        if path == "/watch" && (method == .get || method == .head) {
+            switch (watchKey(), listPrefix()) {
+            case (.some(let key), nil): return .read(key: key)
+            case (nil, .some(let prefix)): return .list(prefix: prefix)
+            default: return .authenticated
+            }
+        }
         if path.hasPrefix("/kv/") {
             switch method {
             case .get, .head: return keyAction(path: path, write: false)

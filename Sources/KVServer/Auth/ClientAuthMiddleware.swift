@@ -8,7 +8,8 @@ struct ClientAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let action = ClientAccess.action(method: request.method, path: request.uri.path[...],
-                                         listPrefix: request.uri.queryParameters["prefix"].map(String.init))
+                                         listPrefix: request.uri.queryParameters["prefix"].map(String.init),
+                                         watchKey: request.uri.queryParameters["key"].map(String.init))
         if action == .open { return try await next(request, context) }
         let credentials = await authenticator.credentials(authorization: request.headers[.authorization])
         if let failure = ClientAccess.refusal(credentials, for: action) { return failure.response }
