@@ -166,6 +166,8 @@ extension NodeServer {
         KVRoutes(runtime: runtime, store: store, maxPageBytes: maxPageBytes).register(on: router)
         TxnRoutes(runtime: runtime, store: store).register(on: router)
         WatchRoutes(runtime: runtime, store: store).register(on: router)
+        LeaseRoutes(runtime: runtime, store: store).register(on: router)
+        CompactRoutes(runtime: runtime).register(on: router)
         ClusterRoutes(runtime: runtime, scheme: secure ? "https" : "http").register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
         return router

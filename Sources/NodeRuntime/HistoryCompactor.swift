@@ -41,7 +41,8 @@ struct HistoryCompactor {
     let retention: HistoryRetention
     /// A compaction proposal is in flight: no other is made until it ends.
     var inFlight = false
-    /// The compact revision as this node last learned it; a cheap lower bound that spares a
+    /// Through this revision there is nothing left to compact, as this node last learned:
+    /// the compact revision, or a revision up to which no event is retained. It spares a
     /// read of the store on most ticks.
     var knownCompactRevision: UInt64 = 0
     private var samples: [(time: ContinuousClock.Instant, revision: UInt64)] = []
@@ -89,7 +90,7 @@ struct HistoryCompactor {
         return target > compacted ? target : nil
     }
 
-    /// Compacted through `revision`: samples at or below it are no longer needed.
+    /// Nothing left to compact through `revision`: samples at or below it are no longer needed.
     mutating func compacted(through revision: UInt64) {
         knownCompactRevision = max(knownCompactRevision, revision)
         samples.removeAll { $0.revision <= revision }

@@ -82,11 +82,3 @@ struct LeaseClock {
     var count: Int { timers.count }
 }
 
-extension Duration {
-    /// Whole seconds, rounded up: a lease with any time left shows at least 1, and one just
-    /// granted or kept alive shows its full TTL.
-    var wholeSecondsRoundedUp: Int64 {
-        let (seconds, attoseconds) = components
-        return attoseconds > 0 ? seconds + 1 : seconds
-    }
-}

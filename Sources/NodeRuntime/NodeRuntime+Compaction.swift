@@ -23,6 +23,19 @@ extension NodeRuntime {
         }
         historyCompactor.compacted(through: compacted)
         guard let target = historyCompactor.target(revision: revision, compacted: compacted, now: now) else { return }
+        // Revisions without events (keepalives, compactions themselves, a leader's no-op)
+        // leave nothing to forget: compacting them would only add more such entries, one
+        // per age period for ever on an idle store.
+        let oldest: UInt64?
+        do {
+            oldest = try store.stateMachine.events(after: compacted, limit: 1).first?.revision
+        } catch {
+            return
+        }
+        guard let oldest, oldest <= target else {
+            historyCompactor.compacted(through: target)
+            return
+        }
         proposeCompaction(through: target)
     }
 

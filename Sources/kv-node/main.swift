@@ -31,6 +31,10 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("election-ticks"), help: "Minimum election timeout in ticks (the timeout is randomised up to twice this).") var electionTicks = 30
     @Option(name: .customLong("request-timeout-ms"), help: "How long a request may wait for a leader or a commit.") var requestTimeoutMilliseconds = 3_000
     @Option(name: .customLong("snapshot-entries"), help: "Snapshot and compact the log after this many applied entries.") var snapshotEntries: UInt64 = 10_000
+    @Option(name: .customLong("history-revisions"), help: "Revisions of change history kept for watches and ?revision= reads; older ones are compacted (0: no count limit).")
+    var historyRevisions: UInt64 = 100_000
+    @Option(name: .customLong("history-age"), help: "Compact change history older than this (30s, 10m, 1h, 2d); off unless given.")
+    var historyAge: String?
     @Option(name: .customLong("cluster-id"), help: "Nodes of different clusters refuse to talk to each other.") var clusterID = "kv"
     @Option(name: .customLong("max-peer-connections"), help: "Inbound Raft connections open at once; more are closed when accepted.")
     var maxPeerConnections = InboundLimits().maxConnections
@@ -97,6 +101,9 @@ struct KVNodeCommand: AsyncParsableCommand {
         guard maxWatchers >= 0 else { throw ValidationError("--max-watchers must be >= 0") }
         guard idempotencyResults > 0, idempotencyEvicted >= 0 else {
             throw ValidationError("--idempotency-results must be > 0 and --idempotency-evicted >= 0")
+        }
+        if let historyAge, HistoryRetention.parseAge(historyAge) == nil {
+            throw ValidationError("--history-age must be a whole number and a unit, such as 30s, 10m, 1h or 2d")
         }
         if let peers { _ = try Self.parsePeers(peers) }
     }
@@ -248,6 +255,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.sessionLimits = SessionLimits(results: idempotencyResults, evicted: idempotencyEvicted)
         options.runtime.snapshotEveryEntries = max(1, snapshotEntries)
         options.runtime.entriesRetainedAfterSnapshot = min(1_000, max(1, snapshotEntries) / 2)
+        options.runtime.historyRetention = HistoryRetention(revisions: historyRevisions, age: historyAge.flatMap(HistoryRetention.parseAge))
         try await NodeServer.run(options, logger: logger)
     }
 }

@@ -16,6 +16,8 @@ public struct ClusterOptions: Sendable {
     public var snapshotEveryEntries: UInt64 = 10_000
     public var entriesRetainedAfterSnapshot: UInt64 = 1_000
     public var clusterID = "runtime-test"
+    /// History kept before the leader compacts it; the default is kv-node's.
+    public var historyRetention = HistoryRetention()
     public var watchLimits = WatchHub.Limits()
 
     public init() {}
@@ -29,6 +31,7 @@ public struct ClusterOptions: Sendable {
         config.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         config.snapshotEveryEntries = snapshotEveryEntries
         config.entriesRetainedAfterSnapshot = entriesRetainedAfterSnapshot
+        config.historyRetention = historyRetention
         config.watchLimits = watchLimits
         return config
     }
