@@ -167,18 +167,19 @@ final class Environment: @unchecked Sendable {
 
     /// Commits a transaction from `beginWrite`; it is gone afterwards, even on failure.
     func commit(_ txn: Transaction) throws(KVStoreError) {
-        defer { writeTransactionEnded() }
-        try LMDBStatus.check(mdb_txn_commit(txn.handle), "commit")
+        let code = mdb_txn_commit(txn.handle)
+        writeTransactionEnded(code == 0)
+        try LMDBStatus.check(code, "commit")
     }
 
     func abort(_ txn: Transaction) {
         mdb_txn_abort(txn.handle)
-        writeTransactionEnded()
+        writeTransactionEnded(false)
     }
 
-    /// Runs on the write thread once a write transaction is gone (committed or not), after
-    /// new readers can see what it committed.
-    var writeTransactionEnded: () -> Void = {}
+    /// Runs on the write thread once a write transaction is gone, after new readers can see
+    /// what it committed; the argument says whether it committed.
+    var writeTransactionEnded: (_ committed: Bool) -> Void = { _ in }
 
     private func attempt<T>(
         _ durability: CommitDurability, _ body: (Transaction) throws(KVStoreError) -> T, _ beforeCommit: (T) -> Void

@@ -61,8 +61,15 @@ public final class KVStateMachine: @unchecked Sendable {
         memberTable = MemberTable(db: environment.database(Schema.members))
         history = environment.database(Schema.history)
         leaseTable = LeaseTable(leases: environment.database(Schema.leases), keys: environment.database(Schema.leaseKeys))
-        environment.writeTransactionEnded = { [uncommitted] in uncommitted.clear() }
         if let applied = try? appliedPosition() { appliedRevision.store(applied.index, ordering: .relaxed) }
+        environment.writeTransactionEnded = { [unowned self] committed in
+            uncommitted.clear()
+            // What an aborted transaction applied is applied again later; until then the
+            // revision must not claim it, or a watcher would skip its events.
+            if !committed, let applied = try? appliedPosition() {
+                appliedRevision.store(applied.index, ordering: .relaxed)
+            }
+        }
     }
 
     /// The store's revision: every applied entry raises it (Docs/API.md, "Revisions").
