@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -240,7 +241,7 @@ def make_peer_certificates(directory, names):
 class KVCluster(Cluster):
     system = "kv-node"
 
-    def __init__(self, binary, root, base_port, fast_failover=False, peer_tls=None, label=None):
+    def __init__(self, binary, root, base_port, fast_failover=False, peer_tls=None, label=None, extra_args=()):
         super().__init__(root, base_port, fast_failover)
         self.peer_tls = peer_tls
         if peer_tls:
@@ -257,7 +258,8 @@ class KVCluster(Cluster):
             data = os.path.join(root, name)
             argv = [binary, "--id", name, "--api-addr", "127.0.0.1:%d" % api,
                     "--raft-addr", "127.0.0.1:%d" % raft, "--data-dir", data,
-                    "--bootstrap", "--peers", peers, "--log-level", "notice"] + tls_flags.get(name, [])
+                    "--bootstrap", "--peers", peers, "--log-level", "notice"] + tls_flags.get(name, []) \
+                + list(extra_args)
             if fast_failover:
                 # 150-300 ms election timeouts (randomised up to twice --election-ticks).
                 argv += ["--tick-ms", "10", "--heartbeat-ticks", "5", "--election-ticks", "15"]
@@ -402,9 +404,11 @@ class Clusters:
     def __init__(self, args):
         self.args, self.started = args, []
 
-    def kv(self, name, port_offset, fast=False, peer_tls=None, binary=None, label=None):
+    def kv(self, name, port_offset, fast=False, peer_tls=None, binary=None, label=None, extra_args=None):
+        if extra_args is None:
+            extra_args = shlex.split(self.args.kv_args)
         c = KVCluster(binary or self.args.kv_bin, os.path.join(self.args.work, name), 22000 + port_offset, fast,
-                      peer_tls, label)
+                      peer_tls, label, extra_args)
         self.started.append(c)
         return c.start()
 
@@ -551,7 +555,8 @@ def phase_throughput(args):
             other = clusters.kv("tp-kv-tls", 100, peer_tls=args.peer_tls)
         elif args.baseline_bin:
             # Another kv-node binary (an older commit), in place of etcd.
-            other = clusters.kv("tp-kv-base", 100, binary=args.baseline_bin, label="kv-node baseline")
+            other = clusters.kv("tp-kv-base", 100, binary=args.baseline_bin, label=args.baseline_label,
+                                extra_args=shlex.split(args.baseline_args))
         else:
             other = clusters.etcd("tp-etcd", 0)
         for c in (kv, other):
@@ -1022,6 +1027,10 @@ def main():
                    "(certificates made with openssl in DIR) against plaintext kv-node, instead of etcd")
     p.add_argument("--baseline-bin", metavar="BIN", help="throughput: compare --kv-bin against this kv-node binary "
                    "(e.g. built from an older commit) instead of etcd")
+    p.add_argument("--baseline-label", default="kv-node baseline", help="A/B: the name of the --baseline-bin rows")
+    p.add_argument("--baseline-args", default="", help="A/B: extra kv-node flags for the --baseline-bin cluster")
+    p.add_argument("--kv-args", default="", help="extra kv-node flags for the --kv-bin clusters, e.g. "
+                   "'--history-revisions 1000'")
     p.add_argument("--ab-rounds", type=int, default=3, help="throughput with --peer-tls or --baseline-bin: alternating rounds")
     p.add_argument("--ab-via", default="leader", help="A/B: leader, follower or both (comma-separated)")
     p.add_argument("--cas-read", choices=["always", "conflict"], default="always",
