@@ -8,6 +8,9 @@ import NIOSSL
 /// `NodeAPI` over HTTP with AsyncHTTPClient.
 public final class HTTPNodeAPI: NodeAPI {
     private let client: HTTPClient
+    /// Watches only: a stream is quiet for up to the node's 10 s progress interval, far longer
+    /// than `client`'s read timeout allows, yet one silent for three intervals is dead.
+    private let streamClient: HTTPClient
     private let statusTimeout: TimeAmount
     private let requestTimeout: TimeAmount
     /// Response bodies larger than this are refused rather than buffered.
@@ -32,12 +35,19 @@ public final class HTTPNodeAPI: NodeAPI {
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(1), read: requestTimeout)
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        configuration.timeout = .init(connect: .seconds(1), read: .seconds(30))
+        // Each open watch holds a connection for as long as it lasts; the default of 8 per
+        // node would queue the ninth browser tab's watch until one ends. The launcher's own
+        // connection cap bounds how many there can be.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
+        self.streamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.statusTimeout = statusTimeout
         self.requestTimeout = requestTimeout
     }
 
     public func shutdown() async {
         try? await client.shutdown()
+        try? await streamClient.shutdown()
     }
 
     public func status(apiPort: Int) async throws -> NodeStatus {
@@ -72,6 +82,7 @@ public final class HTTPNodeAPI: NodeAPI {
     private func sendOnce(_ nodeRequest: NodeRequest, authority: String, target: String) async throws -> NodeResponse {
         var request = HTTPClientRequest(url: "\(scheme)://\(authority)\(target)")
         request.method = HTTPMethod(rawValue: nodeRequest.method)
+        for (name, value) in nodeRequest.headers { request.headers.add(name: name, value: value) }
         if let body = nodeRequest.body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(body)
@@ -88,7 +99,26 @@ public final class HTTPNodeAPI: NodeAPI {
             contentType: response.headers.first(name: "Content-Type"),
             retryAfter: response.headers.first(name: "Retry-After"),
             location: response.headers.first(name: "Location"),
+            storeRevision: response.headers.first(name: "X-KV-Revision"),
+            etag: response.headers.first(name: "ETag"),
             body: body)
+    }
+
+    public func openStream(_ nodeRequest: NodeRequest, apiPort: Int) async throws -> NodeStream {
+        let authority = "127.0.0.1:\(apiPort)"
+        var request = HTTPClientRequest(url: "\(scheme)://\(authority)\(nodeRequest.target)")
+        request.method = HTTPMethod(rawValue: nodeRequest.method)
+        for (name, value) in nodeRequest.headers { request.headers.add(name: name, value: value) }
+        let response: HTTPClientResponse
+        do {
+            // The deadline covers the head only; the body then streams for as long as it lasts.
+            response = try await streamClient.execute(request, timeout: requestTimeout)
+        } catch {
+            throw NodeUnreachable("\(authority): \(error)")
+        }
+        return NodeStream(
+            status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
+            body: response.body)
     }
 
     /// Splits a redirect `Location` into authority and target, accepting only loopback hosts:

@@ -103,6 +103,7 @@ public enum Launcher {
         router.add(middleware: ControlAccessMiddleware(access: access))
         ControlRoutes.register(on: router, controller: controller)
         KVRoutes.register(on: router, gateway: gateway)
+        WatchRoutes.register(on: router, gateway: gateway)
         EventRoutes.register(on: router, events: events)
         DashboardRoutes.register(on: router, assets: assets)
         return router

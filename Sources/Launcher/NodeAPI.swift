@@ -7,11 +7,14 @@ public struct NodeRequest: Sendable {
     /// Path and query, already percent-encoded, e.g. `/kv/a%2Fb?consistency=stale`.
     public var target: String
     public var body: ByteBuffer?
+    /// Extra request headers, such as a watch's `Last-Event-ID`.
+    public var headers: [String: String]
 
-    public init(method: String, target: String, body: ByteBuffer? = nil) {
+    public init(method: String, target: String, body: ByteBuffer? = nil, headers: [String: String] = [:]) {
         self.method = method
         self.target = target
         self.body = body
+        self.headers = headers
     }
 }
 
@@ -21,16 +24,36 @@ public struct NodeResponse: Sendable {
     public var contentType: String?
     public var retryAfter: String?
     public var location: String?
+    /// `X-KV-Revision`: the store revision the node answered at (Docs/API.md).
+    public var storeRevision: String?
+    public var etag: String?
     public var body: ByteBuffer
 
     public init(
         status: Int, contentType: String? = "application/json", retryAfter: String? = nil,
-        location: String? = nil, body: ByteBuffer
+        location: String? = nil, storeRevision: String? = nil, etag: String? = nil, body: ByteBuffer
     ) {
         self.status = status
         self.contentType = contentType
         self.retryAfter = retryAfter
         self.location = location
+        self.storeRevision = storeRevision
+        self.etag = etag
+        self.body = body
+    }
+}
+
+/// A node's answer whose body is read as it arrives (a watch's event stream): the launcher
+/// relays each chunk the moment it comes instead of waiting for an end that may never come.
+/// Dropping `body` unread, or its iterator, closes the request to the node.
+public struct NodeStream: Sendable {
+    public var status: Int
+    public var contentType: String?
+    public var body: any AsyncSequence<ByteBuffer, any Error> & Sendable
+
+    public init(status: Int, contentType: String?, body: any AsyncSequence<ByteBuffer, any Error> & Sendable) {
+        self.status = status
+        self.contentType = contentType
         self.body = body
     }
 }
@@ -51,4 +74,8 @@ public protocol NodeAPI: Sendable {
     /// Sends `request` to the node on `apiPort`, following up to a few 307/308 redirects to
     /// other loopback nodes (followers point writes and membership changes at the leader).
     func send(_ request: NodeRequest, apiPort: Int) async throws -> NodeResponse
+
+    /// Sends `request` to the node on `apiPort` and returns as soon as the answer's head is in,
+    /// with the body still streaming. No redirects are followed: any node serves a watch.
+    func openStream(_ request: NodeRequest, apiPort: Int) async throws -> NodeStream
 }

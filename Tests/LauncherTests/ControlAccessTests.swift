@@ -83,7 +83,8 @@ import Testing
             let json = ["Content-Type": "application/json"]
             for host in ["evil.example", "evil.example:8080", "localhost:8081", "127.0.0.1.evil.example:8080", "proxy.example:8080"] {
                 for (method, path) in [("GET", "/"), ("GET", "/js/api.js"), ("GET", "/api/control/nodes"), ("GET", "/api/events"),
-                                       ("GET", "/api/kv/k"), ("POST", "/api/control/stop/node2"), ("DELETE", "/api/kv/k")] {
+                                       ("GET", "/api/kv/k"), ("GET", "/api/watch?prefix="), ("GET", "/api/lease"), ("GET", "/api/lease/1"),
+                                       ("POST", "/api/control/stop/node2"), ("DELETE", "/api/kv/k")] {
                     let reply = try await RawHTTP.send(port: port, method: method, path: path, host: host, headers: json)
                     #expect(reply.status == 421, "\(method) \(path) for \(host): \(reply.status)")
                     #expect(reply.body.contains("\"error\""))
@@ -109,7 +110,8 @@ import Testing
         let before = await Self.state(of: launcher)
         let access = ControlAccess(host: "127.0.0.1", port: 8080, token: "s3cret-token")
         try await launcher.application(access: access).test(.router) { client in
-            for (method, uri) in [(HTTPRequest.Method.get, "/api/control/nodes"), (.get, "/api/events"), (.get, "/api/kv")]
+            for (method, uri) in [(HTTPRequest.Method.get, "/api/control/nodes"), (.get, "/api/events"), (.get, "/api/kv"),
+                                  (.get, "/api/watch?prefix="), (.get, "/api/lease"), (.get, "/api/lease/1")]
                 + Self.stateChanging {
                 for authorization in [nil, "Bearer wrong", "Bearer s3cret-toke", "Basic czNjcmV0LXRva2Vu", "s3cret-token"] {
                     var headers: HTTPFields = .json

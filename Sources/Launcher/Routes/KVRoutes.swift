@@ -2,10 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `/api/kv...`: the dashboard's data explorer, forwarded to a node (`?node=node2`, default
-/// the leader) with the chosen read consistency (`?consistency=stale`, default linearizable).
+/// `/api/kv...` and `/api/lease...`: the dashboard's data explorer, forwarded to a node
+/// (`?node=node2`, default the leader) with the chosen read consistency (`?consistency=stale`,
+/// default linearizable). The watch stream is `WatchRoutes`.
 enum KVRoutes {
     static let nodeHeader = HTTPField.Name("X-KV-Node")!
+    static let revisionHeader = HTTPField.Name("X-KV-Revision")!
 
     static func register(on router: Router<some RequestContext>, gateway: KVGateway) {
         router.get("api/kv") { request, _ in
@@ -28,12 +30,25 @@ enum KVRoutes {
         router.put("api/kv/{key}") { request, context in
             let body = try await request.body.collect(upTo: 16 * 1024 * 1024)
             return await JSONResponse.handle { () async throws(ControlError) in
-                relay(try await gateway.put(key: try key(context), body: body, node: request.query("node")))
+                relay(try await gateway.put(
+                    key: try key(context), body: body, node: request.query("node"),
+                    lease: request.query("lease"), ifRevision: request.query("if_revision")))
             }
         }
         router.delete("api/kv/{key}") { request, context in
             await JSONResponse.handle { () async throws(ControlError) in
-                relay(try await gateway.delete(key: try key(context), node: request.query("node")))
+                relay(try await gateway.delete(key: try key(context), node: request.query("node"),
+                                               ifRevision: request.query("if_revision")))
+            }
+        }
+        router.get("api/lease") { request, _ in
+            await JSONResponse.handle { () async throws(ControlError) in
+                relay(try await gateway.leases(node: request.query("node")))
+            }
+        }
+        router.get("api/lease/{id}") { request, context in
+            await JSONResponse.handle { () async throws(ControlError) in
+                relay(try await gateway.lease(context.parameters.get("id") ?? "", node: request.query("node")))
             }
         }
     }
@@ -46,7 +61,7 @@ enum KVRoutes {
         return key
     }
 
-    private static func consistency(_ request: Request) throws(ControlError) -> KVGateway.Consistency {
+    static func consistency(_ request: Request) throws(ControlError) -> KVGateway.Consistency {
         let value = request.query("consistency") ?? "linearizable"
         guard let consistency = KVGateway.Consistency(rawValue: value) else {
             throw .badRequest("consistency must be linearizable or stale")
@@ -55,13 +70,15 @@ enum KVRoutes {
     }
 
     /// The node's status and body as they came, plus which node answered.
-    private static func relay(_ answer: (NodeID, NodeResponse)) -> Response {
+    static func relay(_ answer: (NodeID, NodeResponse)) -> Response {
         let (node, response) = answer
         var headers: HTTPFields = [
             .contentType: response.contentType ?? "application/json", .cacheControl: "no-store",
             nodeHeader: node.rawValue,
         ]
         if let retryAfter = response.retryAfter { headers[.retryAfter] = retryAfter }
+        if let revision = response.storeRevision { headers[revisionHeader] = revision }
+        if let etag = response.etag { headers[.eTag] = etag }
         return Response(
             status: HTTPResponse.Status(code: response.status), headers: headers,
             body: ResponseBody(byteBuffer: response.body))

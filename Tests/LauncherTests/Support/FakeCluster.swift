@@ -6,7 +6,7 @@ import NIOCore
 
 /// A scripted stand-in for the nodes' HTTP API, driven by the real processes' states: a node
 /// answers while its (fake) process runs and is not paused; the running voter with the lowest
-/// id leads; `/cluster/remove` drops a member; `/kv` is an in-memory map with revisions.
+/// id leads; `/cluster/remove` drops a member; `/kv`, `/lease` and `/watch` are `FakeKVStore`.
 ///
 /// It lets the control API be tested end to end without kv-node, while the processes,
 /// signals, files and ports involved are real.
@@ -15,14 +15,13 @@ final class FakeCluster: NodeAPI, Sendable {
         var supervisor: Supervisor?
         var removed: Set<String> = []
         var removeCalls: [(port: Int, id: String)] = []
-        var kv: [String: (value: String, revision: Int)] = [:]
-        var revision = 0
         var requests: [String] = []
         /// Ports that answer 307 to the leader instead of serving, like a follower might.
         var redirecting: Set<Int> = []
     }
 
     private let state = NIOLockedValueBox(State())
+    let store = FakeKVStore()
 
     func attach(_ supervisor: Supervisor) {
         state.withLockedValue { $0.supervisor = supervisor }
@@ -48,7 +47,7 @@ final class FakeCluster: NodeAPI, Sendable {
         guard let node = snapshot.config.nodes.first(where: { $0.apiPort == apiPort }),
             snapshot.record(node.id).state == .running
         else { throw NodeUnreachable("nothing on \(apiPort)") }
-        let commit = UInt64(state.withLockedValue { $0.revision } + 1)
+        let commit = UInt64(store.revision + 1)
         return NodeStatus(
             id: node.id.rawValue, role: leader?.id == node.id ? "leader" : "follower", term: 1,
             leader: leader?.id.rawValue, leaderAPIAddress: leader.map { "127.0.0.1:\($0.apiPort)" },
@@ -77,55 +76,38 @@ final class FakeCluster: NodeAPI, Sendable {
             }
             return json(200, #"{"status":"success"}"#)
         case ("GET", "/kv"):
-            let params = Dictionary(
-                query.split(separator: "&").map { pair -> (String, String) in
-                    let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                    return (parts[0], (parts.count > 1 ? parts[1] : "").removingPercentEncoding ?? "")
-                }, uniquingKeysWith: { a, _ in a })
-            let prefix = params["prefix"] ?? ""
-            let after = params["start_after"] ?? ""
-            let limit = Int(params["limit"] ?? "") ?? Int.max
-            let pairs = state.withLockedValue { $0.kv }
-                .filter { $0.key.hasPrefix(prefix) && (after.isEmpty || $0.key > after) }
-                .sorted { $0.key < $1.key }.prefix(limit)
-            let object = Dictionary(uniqueKeysWithValues: pairs.map { ($0.key, $0.value.value) })
-            let data = try JSONSerialization.data(withJSONObject: object)
-            return json(200, String(decoding: data, as: UTF8.self))
+            let params = Self.parameters(query)
+            return store.list(prefix: params["prefix"] ?? "", after: params["start_after"] ?? "",
+                              limit: Int(params["limit"] ?? "") ?? Int.max)
         default:
-            guard path.hasPrefix("/kv/"), let key = String(path.dropFirst(4)).removingPercentEncoding else {
-                return json(404, #"{"error":"no route"}"#)
-            }
-            return handleKey(request.method, key: key, body: body, hasLeader: leader != nil)
+            guard path.hasPrefix("/kv/") || path.hasPrefix("/lease") else { return json(404, #"{"error":"no route"}"#) }
+            // Writes need a leader; so do reads here, as kv-node's linearizable default does.
+            guard leader != nil else { return json(503, #"{"error":"no leader"}"#) }
+            return store.handle(method: request.method, path: path, query: Self.parameters(query), body: body)
         }
     }
 
-    private func handleKey(_ method: String, key: String, body: String, hasLeader: Bool) -> NodeResponse {
-        guard hasLeader else { return json(503, #"{"error":"no leader"}"#) }
-        switch method {
-        case "PUT":
-            guard let value = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["value"] as? String
-            else { return json(400, #"{"error":"no value"}"#) }
-            let revision = state.withLockedValue { state in
-                state.revision += 1
-                state.kv[key] = (value, state.revision)
-                return state.revision
-            }
-            return encoded(200, ["status": "success", "key": key, "revision": revision])
-        case "DELETE":
-            let deleted = state.withLockedValue { $0.kv.removeValue(forKey: key) != nil }
-            return encoded(200, ["status": "success", "deleted": deleted])
-        default:
-            guard let entry = state.withLockedValue({ $0.kv[key] }) else { return json(404, #"{"error":"not found"}"#) }
-            return encoded(200, ["key": key, "value": entry.value, "revision": entry.revision])
-        }
+    func openStream(_ request: NodeRequest, apiPort: Int) async throws -> NodeStream {
+        let (snapshot, _, _) = await view()
+        guard let node = snapshot.config.nodes.first(where: { $0.apiPort == apiPort }),
+            snapshot.record(node.id).state == .running
+        else { throw NodeUnreachable("nothing on \(apiPort)") }
+        state.withLockedValue { $0.requests.append("\(apiPort) \(request.method) \(request.target)") }
+        let parts = request.target.split(separator: "?", maxSplits: 1).map(String.init)
+        guard parts.first == "/watch" else { throw NodeUnreachable("only /watch streams") }
+        return store.watch(query: Self.parameters(parts.count > 1 ? parts[1] : ""), headers: request.headers, target: request.target)
+    }
+
+    /// A query string's pairs, percent-decoded.
+    private static func parameters(_ query: String) -> [String: String] {
+        Dictionary(
+            query.split(separator: "&").map { pair -> (String, String) in
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0].removingPercentEncoding ?? parts[0], (parts.count > 1 ? parts[1] : "").removingPercentEncoding ?? "")
+            }, uniquingKeysWith: { a, _ in a })
     }
 
     private func json(_ status: Int, _ text: String) -> NodeResponse {
         NodeResponse(status: status, body: ByteBuffer(string: text))
-    }
-
-    private func encoded(_ status: Int, _ object: [String: Any]) -> NodeResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
-        return NodeResponse(status: status, body: ByteBuffer(bytes: data))
     }
 }

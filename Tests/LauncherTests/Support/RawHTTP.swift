@@ -17,14 +17,15 @@ enum RawHTTP {
     }
 
     static func send(port: Int, method: String, path: String, host: String, headers: [String: String] = [:],
-                     timeout: Duration = .seconds(20)) async throws -> Reply {
+                     body: String = "", timeout: Duration = .seconds(20)) async throws -> Reply {
         // HummingbirdTesting's live mode binds "localhost": 127.0.0.1 or ::1.
         let fd = try connectLoopback(port: port)
         defer { close(fd) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        let bytes = Array((text + "\r\n").utf8)
+        if !body.isEmpty { text += "Content-Length: \(body.utf8.count)\r\n" }
+        let bytes = Array((text + "\r\n" + body).utf8)
         let deadline = ContinuousClock.now + timeout
         var offset = 0
         while offset < bytes.count {
@@ -56,7 +57,7 @@ enum RawHTTP {
         return Reply(status: status, headers: fields, body: String(answer[split.upperBound...]))
     }
 
-    private static func connectLoopback(port: Int) throws -> Int32 {
+    static func connectLoopback(port: Int) throws -> Int32 {
         let v4 = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
