@@ -9,6 +9,10 @@ extension NodeRuntime {
     /// machine holds, so a lease revoked by a client is forgotten by every node, not only by
     /// the one that served the revocation. About five seconds at the default tick.
     static let leaseReconcileTicks = 500
+    /// The leader looks for overdue leases every this many ticks (100 ms at the default
+    /// tick), not on every tick: the scan visits every lease, and a tenth of a second is
+    /// nothing next to the minimum TTL of twice the election timeout.
+    static let leaseExpiryCheckTicks = 10
 
     /// Timers for what the state machine holds at start: a full TTL each, as after a failover.
     func startLeaseClock() {
@@ -54,7 +58,7 @@ extension NodeRuntime {
     func tickLeases() {
         leaseTicks &+= 1
         if leaseTicks % Self.leaseReconcileTicks == 0 { reconcileLeases() }
-        guard raft.isLeader, leaseClock.count > 0 else { return }
+        guard leaseTicks % Self.leaseExpiryCheckTicks == 0, raft.isLeader, leaseClock.count > 0 else { return }
         for id in leaseClock.takeOverdue(now: .now) {
             let exists: Bool
             do {
