@@ -32,6 +32,11 @@ public final class WatchHub: Sendable {
         /// a busy prefix. Beyond either, the watcher is ended.
         public var watcherEvents = 4_096
         public var watcherBytes = 4 << 20
+        /// Events queued for all watchers together. Each queued event is a copy of its
+        /// record, so without this bound many watchers that never read (each within its own
+        /// limit) could still hold gigabytes; past it, a watcher about to be handed more is
+        /// ended instead, as on its own overrun.
+        public var queuedEventsTotal = 500_000
         /// An idle watcher is handed a progress report at least every two of these.
         public var progressInterval: Duration = .seconds(5)
         /// Events read from the store, or scanned in the window, at a time.
@@ -72,6 +77,8 @@ public final class WatchHub: Sendable {
         /// either is thrown away and done again.
         var generation: UInt64 = 0
         var installing = false
+        /// Events in all watchers' queues (bounded by `Limits.queuedEventsTotal`).
+        var queuedEvents = 0
     }
 
     /// A page of the store's history: its events, and the revision it covers up to.
@@ -187,7 +194,11 @@ public final class WatchHub: Sendable {
     }
 
     func cancel(_ id: UInt64) {
-        let waiter = state.withLock { s in s.watchers.removeValue(forKey: id)?.waiter }
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let watcher = s.watchers.removeValue(forKey: id) else { return nil }
+            s.queuedEvents -= watcher.queue.count
+            return watcher.waiter
+        }
         waiter?.resume()
     }
 
@@ -227,6 +238,7 @@ public final class WatchHub: Sendable {
             guard let index = s.watchers.index(forKey: id) else { return .deliver(.ended(.closed)) }
             if !s.watchers.values[index].queue.isEmpty {
                 let events = s.watchers.values[index].queue
+                s.queuedEvents -= events.count
                 s.watchers.values[index].queue = []
                 s.watchers.values[index].queuedBytes = 0
                 s.watchers.values[index].deliveredSinceTick = true
@@ -276,8 +288,14 @@ public final class WatchHub: Sendable {
             switch outcome {
             case .success(let page):
                 let filter = s.watchers.values[index].filter
+                let matching = page.events.filter { filter.matches($0.key) }
+                guard s.queuedEvents + matching.count <= limits.queuedEventsTotal else {
+                    s.watchers.values[index].ending = .overrun
+                    return
+                }
                 s.watchers.values[index].cursor = page.through
-                s.watchers.values[index].queue = page.events.filter { filter.matches($0.key) }
+                s.watchers.values[index].queue = matching
+                s.queuedEvents += matching.count
             case .failure(.compacted(let compactRevision)):
                 s.watchers.values[index].ending = .compacted(compactRevision: compactRevision)
             case .failure:
@@ -344,7 +362,9 @@ public final class WatchHub: Sendable {
     /// Queues `page` for every live watcher; returns the waiters that now have work.
     private func hand(_ page: StorePage, to s: inout State) -> [CheckedContinuation<Void, Never>] {
         var waiters: [CheckedContinuation<Void, Never>] = []
-        let (maxEvents, maxBytes) = (limits.watcherEvents, limits.watcherBytes)
+        let (maxEvents, maxBytes, maxTotal) = (limits.watcherEvents, limits.watcherBytes, limits.queuedEventsTotal)
+        var queuedEvents = s.queuedEvents
+        defer { s.queuedEvents = queuedEvents }
         Self.forEachWatcher(&s) { watcher in
             guard watcher.live, watcher.ending == nil else { return }
             let cursor = watcher.cursor
@@ -352,11 +372,13 @@ public final class WatchHub: Sendable {
             for event in page.events where event.revision > cursor && watcher.filter.matches(event.key) {
                 watcher.queue.append(event)
                 watcher.queuedBytes += WatchWindow.size(of: event)
+                queuedEvents += 1
                 added = true
             }
             watcher.cursor = max(cursor, page.through)
             guard added else { return }
-            if watcher.queue.count > maxEvents || watcher.queuedBytes > maxBytes {
+            if watcher.queue.count > maxEvents || watcher.queuedBytes > maxBytes || queuedEvents > maxTotal {
+                queuedEvents -= watcher.queue.count
                 watcher.queue = []
                 watcher.queuedBytes = 0
                 watcher.ending = .overrun
