@@ -43,12 +43,7 @@ final class EventStream {
 
     private init(port: Int) throws {
         self.port = port
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NotYet("socket: errno \(errno)") }
-        let connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) }
-        // No close on failure: `deinit` closes it (closing twice could close another test's socket).
-        guard connected == 0 else { throw NotYet("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        fd = try connectLoopback(port: port)
     }
 
     deinit { if fd >= 0 { close(fd) } }

@@ -13,3 +13,18 @@ func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
 }
+
+/// A non-blocking TCP connection to 127.0.0.1:`port`. The caller owns the descriptor; a
+/// failed connect closes it here, before anyone else could hold it.
+func connectLoopback(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw NotYet("socket: errno \(errno)") }
+    let connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) }
+    guard connected == 0 else {
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw NotYet("connect to 127.0.0.1:\(port): \(reason)")
+    }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    return fd
+}

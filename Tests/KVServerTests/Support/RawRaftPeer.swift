@@ -85,11 +85,7 @@ final class RawRaftPeer {
     private let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NotYet("socket: errno \(errno)") }
-        let connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) }
-        guard connected == 0 else { throw NotYet("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        fd = try connectLoopback(port: port)
     }
 
     deinit { if fd >= 0 { close(fd) } }
