@@ -59,34 +59,46 @@ enum ClientAccess {
     }
 
     /// The action of any request the routes serve.
+    ///
+    /// The route is told by the path's non-empty segments, as the router finds it: it skips
+    /// empty segments, so `//kv`, `/kv//`, `/watch/` and `//cluster/join` reach the same
+    /// handlers as `/kv`, `/watch` and `/cluster/join`, and must be judged as those, or a
+    /// doubled or trailing slash would be a way past the rule.
     static func action(method: HTTPRequest.Method, path: Substring, listPrefix: @autoclosure () -> String?,
                        watchKey: @autoclosure () -> String? = nil) -> ClientAction {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        let first = segments.first
+        let second = segments.dropFirst().first
+        let isRead = method == .get || method == .head
         // `GET /watch`: reading the key, or listing the prefix, it follows; asking for both or
         // neither needs only an identity (the route answers 400).
-        if path == "/watch" && (method == .get || method == .head) {
+        if first == "watch" && second == nil && isRead {
             switch (watchKey(), listPrefix()) {
             case (.some(let key), nil): return .read(key: key)
             case (nil, .some(let prefix)): return .list(prefix: prefix)
             default: return .authenticated
             }
         }
-        if path.hasPrefix("/kv/") {
+        if first == "kv" && second == nil {
+            if isRead { return .list(prefix: listPrefix() ?? "") }
+            // `DELETE /kv?prefix=P` deletes every key under P: writing P is writing all of them.
+            if method == .delete, let prefix = listPrefix(), !prefix.isEmpty { return .write(key: prefix) }
+            return .authenticated
+        }
+        if first == "kv" {
+            // The key route reads its key from what follows `/kv/`; any other spelling (`//kv/x`)
+            // names no key there and is answered 400.
+            guard path.hasPrefix("/kv/") else { return .authenticated }
             switch method {
             case .get, .head: return keyAction(path: path, write: false)
             case .put, .delete: return keyAction(path: path, write: true)
             default: return .authenticated
             }
         }
-        if path == "/kv" || path == "/kv/" {
-            if method == .get || method == .head { return .list(prefix: listPrefix() ?? "") }
-            // `DELETE /kv?prefix=P` deletes every key under P: writing P is writing all of them.
-            if method == .delete, let prefix = listPrefix(), !prefix.isEmpty { return .write(key: prefix) }
-            return .authenticated
-        }
-        if (path == "/health" || path == "/metrics" || path == "/cluster/status") && (method == .get || method == .head) {
-            return .open
-        }
-        if path.hasPrefix("/cluster/") { return .admin }
+        let open = segments.count == 1 ? (first == "health" || first == "metrics")
+                                       : segments.count == 2 && first == "cluster" && second == "status"
+        if open && isRead { return .open }
+        if first == "cluster" { return .admin }
         return .authenticated
     }
 }
