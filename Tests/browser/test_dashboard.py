@@ -35,7 +35,7 @@ def test_put_a_key_through_the_explorer_and_see_it_listed(page):
     page.click("#key-save")
     row = page.locator('#kv-rows tr[data-key="config/app"]')
     expect(row).to_be_visible(timeout=SLOW)
-    expect(row.locator("td.num")).not_to_have_text("—")
+    expect(row.locator("td.col-revision")).not_to_have_text("—")
     expect(row.locator(".tag")).to_have_text("JSON")
     # Opening it shows the value pretty-printed and its revision.
     row.locator("button.kv-key").click()

@@ -1,36 +1,12 @@
-// The Server-Sent Events stream, read with fetch rather than EventSource: EventSource
-// cannot send headers, and with --control-token-file the stream needs the token like every
-// other /api/ request (Docs/LAUNCHER.md, "Access rules"), never in a URL. When the stream
-// ends or cannot be opened we open a new one with backoff, so the page recovers from a
-// launcher restart without a reload.
+// The launcher's event stream, /api/events, read with fetch (see sse.js for why). When the
+// stream ends or cannot be opened we open a new one with backoff, so the page recovers from
+// a launcher restart without a reload.
 import { state, emit } from "./store.js";
 import { authHeaders, askForToken } from "./api.js";
+import { readEvents } from "./sse.js";
 
 const MAX_TIMELINE = 200;
 const MAX_SAMPLES = 120;
-
-/** Calls `dispatch(event, data)` for each event in the stream until it ends. */
-async function readEvents(body, dispatch) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value.replace(/\r\n?/g, "\n");
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) dispatch(event, data.join("\n"));
-    }
-  }
-}
 
 export function connect(onConnection) {
   let delay = 1000;

@@ -1,28 +1,49 @@
 // The key-value explorer: prefix search with cursor paging, the node to ask and the read
-// consistency selectable, each key's revision, and a dialog to view, create, edit and delete.
+// consistency selectable, and the page kept live. Each listing comes with the revision it was
+// read at; a watch on the prefix starts there, so the rows follow every later change without
+// a reload (kv-table.js), and its changes also feed the timeline's Changes lane.
 import { api, query } from "./api.js";
 import { h } from "./dom.js";
-import { asJSON, number } from "./format.js";
 import { confirmAction } from "./dialogs.js";
 import { toast } from "./toast.js";
+import { number, byteCompare } from "./format.js";
+import { KeyTable } from "./kv-table.js";
+import { KeyEditor } from "./key-editor.js";
+import { KeyWatch } from "./watch.js";
+import { LeaseClock } from "./leases.js";
 
 const el = (id) => document.getElementById(id);
+const LIVE_LABELS = { live: "Live", connecting: "Reconnecting…", down: "Not live" };
 
 export class Explorer {
-  constructor() {
+  /** `onChange(change)` receives every put and delete the watch delivers. */
+  constructor({ onChange }) {
     this.prefix = el("kv-prefix");
     this.node = el("kv-node");
     this.consistency = el("kv-consistency");
     this.limit = el("kv-limit");
-    this.rows = el("kv-rows");
     this.empty = el("kv-empty");
     this.info = el("kv-page-info");
+    this.live = el("kv-live");
     this.prev = el("kv-prev");
     this.next = el("kv-next");
     this.cursors = [];   // start_after of each earlier page
     this.cursor = "";    // start_after of this page
     this.nextCursor = null;
     this.loading = 0;
+    this.page = null;    // what the last listing said: node, consistency, has_more
+    this.revision = null;
+
+    this.table = new KeyTable(el("kv-rows"), {
+      onOpen: (key) => this.editor.open(key), onDelete: (key) => this.remove(key), leases: new LeaseClock(),
+    });
+    this.watch = new KeyWatch({
+      onChange: (change) => { this.apply(change); onChange(change); },
+      onRevision: (revision) => { this.revision = revision; this.describe(); },
+      onState: (state, detail) => this.showLive(state, detail),
+      onCompacted: () => this.load(),
+    });
+    this.editor = new KeyEditor(this);
 
     let debounce;
     this.prefix.addEventListener("input", () => { clearTimeout(debounce); debounce = setTimeout(() => this.reload(), 250); });
@@ -31,7 +52,6 @@ export class Explorer {
     this.prev.addEventListener("click", () => { this.cursor = this.cursors.pop() ?? ""; this.load(); });
     this.next.addEventListener("click", () => { if (this.nextCursor) { this.cursors.push(this.cursor); this.cursor = this.nextCursor; this.load(); } });
     el("new-key").addEventListener("click", () => this.editor.open(null));
-    this.editor = new KeyEditor(this);
   }
 
   params() {
@@ -69,41 +89,75 @@ export class Explorer {
       const { data } = await api.get(`/api/kv${query({ prefix: this.prefix.value, start_after: this.cursor, limit: this.limit.value, ...this.params() })}`);
       if (ticket !== this.loading) return;
       this.nextCursor = data.has_more ? data.next : null;
-      this.render(data);
+      this.page = { node: data.node, consistency: data.consistency, hasMore: data.has_more };
+      this.revision = Number.isFinite(data.revision) ? data.revision : null;
+      this.table.render(data.items);
+      this.describe();
+      // Which prefix the indicator speaks for: a new listing starts a new watch.
+      this.live.dataset.prefix = this.prefix.value;
+      this.watch.start({ prefix: this.prefix.value, ...this.params(), revision: this.revision });
     } catch (err) {
       if (ticket !== this.loading) return;
-      this.rows.replaceChildren();
+      this.watch.stop();
+      this.showLive("down", "");
+      this.table.render([]);
       this.empty.hidden = false;
       this.empty.className = "empty error";
       this.empty.textContent = `Could not list keys: ${err.message}`;
       this.info.textContent = "";
       this.nextCursor = null;
+      this.page = null;
       this.prev.disabled = this.cursors.length === 0;
       this.next.disabled = true;
     }
   }
 
-  render(data) {
-    this.rows.replaceChildren(...data.items.map((item) => this.row(item)));
-    this.empty.hidden = data.items.length > 0;
+  /**
+   * Whether a key the page does not show belongs on it: after this page's cursor and, when
+   * more pages follow, before the next one's (keys past it are on later pages).
+   */
+  belongs(key) {
+    if (!key.startsWith(this.prefix.value)) return false;
+    if (this.cursor && byteCompare(key, this.cursor) <= 0) return false;
+    return !(this.page?.hasMore && this.nextCursor !== null && byteCompare(key, this.nextCursor) > 0);
+  }
+
+  apply(change) {
+    if (!this.page || !this.table.apply(change, (key) => this.belongs(key))) return;
+    // A page that grew past its size hands its last key on to the next page.
+    const limit = Number(this.limit.value);
+    while (this.table.size > limit) {
+      const keys = this.table.keys();
+      this.table.remove(keys.at(-1), false, false);
+      this.nextCursor = keys.at(-2);
+      this.page.hasMore = true;
+    }
+    this.describe();
+  }
+
+  describe() {
+    if (!this.page) return;
+    const count = this.table.size;
+    this.empty.hidden = count > 0;
     this.empty.className = "empty";
     this.empty.textContent = this.prefix.value ? `No keys start with “${this.prefix.value}”.` : "No keys yet. Create one with New key.";
     const page = this.cursors.length + 1;
-    this.info.textContent = `Page ${page} · ${data.items.length} key${data.items.length === 1 ? "" : "s"} · read from ${data.node} (${data.consistency})`;
+    const at = this.revision !== null ? ` · revision ${number(this.revision)}` : "";
+    this.info.textContent = `Page ${page} · ${count} key${count === 1 ? "" : "s"} · read from ${this.page.node} (${this.page.consistency})${at}`;
     this.prev.disabled = this.cursors.length === 0;
-    this.next.disabled = !data.has_more;
+    this.next.disabled = !this.page.hasMore;
   }
 
-  row(item) {
-    const json = asJSON(item.value);
-    const preview = json ? JSON.stringify(json) : item.value;
-    return h("tr", { dataset: { key: item.key } },
-      h("td", {}, h("button", { type: "button", class: "kv-key", onclick: () => this.editor.open(item.key), "aria-label": `Open ${item.key}` }, item.key)),
-      h("td", {}, h("div", { class: "kv-value", title: preview.slice(0, 500) }, json ? h("span", { class: "tag" }, "JSON") : null, preview)),
-      h("td", { class: "num" }, item.revision !== null && item.revision !== undefined ? number(item.revision) : "—"),
-      h("td", {}, h("div", { class: "kv-actions" },
-        h("button", { type: "button", class: "btn btn-sm", onclick: () => this.editor.open(item.key), "aria-label": `Edit ${item.key}` }, "Edit"),
-        h("button", { type: "button", class: "btn btn-sm btn-ghost danger-text", onclick: () => this.remove(item.key), "aria-label": `Delete ${item.key}` }, "Delete"))));
+  showLive(state, detail) {
+    this.live.dataset.state = state;
+    this.live.querySelector(".label").textContent = LIVE_LABELS[state];
+    const scope = this.live.dataset.prefix ? `keys under “${this.live.dataset.prefix}”` : "every key";
+    this.live.title = state === "live" ? `Following changes to ${scope}` : detail || "Not following changes";
+  }
+
+  /** After a write from this page: the watch shows it; without one, list again. */
+  written() {
+    if (this.watch.state !== "live") this.load();
   }
 
   async remove(key) {
@@ -112,93 +166,11 @@ export class Explorer {
     try {
       await api.del(`/api/kv/${encodeURIComponent(key)}${query({ node: this.node.value })}`);
       toast(`Deleted ${key}`, "success");
-      this.load();
+      this.written();
       return true;
     } catch (err) {
       toast(`Delete failed: ${err.message}`, "error");
       return false;
-    }
-  }
-}
-
-/** The view / create / edit dialog for one key. */
-class KeyEditor {
-  constructor(explorer) {
-    this.explorer = explorer;
-    this.dialog = el("key-dialog");
-    this.title = el("key-title");
-    this.name = el("key-name");
-    this.value = el("key-value");
-    this.meta = el("key-meta");
-    this.hint = el("key-hint");
-    this.save = el("key-save");
-    this.deleteButton = el("key-delete");
-    this.original = null;
-    el("key-form").addEventListener("submit", (e) => { e.preventDefault(); this.submit(); });
-    el("key-cancel").addEventListener("click", () => this.dialog.close());
-    el("key-format").addEventListener("click", () => this.format());
-    this.deleteButton.addEventListener("click", async () => {
-      if (await this.explorer.remove(this.name.value)) this.dialog.close();
-    });
-    this.value.addEventListener("input", () => this.describe());
-  }
-
-  async open(key) {
-    this.hint.textContent = "";
-    this.hint.classList.remove("error");
-    this.meta.textContent = "";
-    this.isNew = key === null;
-    this.name.readOnly = !this.isNew;
-    this.deleteButton.hidden = this.isNew;
-    this.title.textContent = this.isNew ? "New key" : key;
-    this.name.value = key ?? this.explorer.prefix.value;
-    this.value.value = "";
-    this.original = null;
-    this.dialog.showModal();
-    if (this.isNew) { this.name.focus(); return; }
-    this.value.focus();
-    this.value.value = "Loading…";
-    try {
-      const { data, node } = await api.get(`/api/kv/${encodeURIComponent(key)}${query(this.explorer.params())}`);
-      const json = asJSON(data.value);
-      this.value.value = json ? JSON.stringify(json, null, 2) : data.value;
-      this.original = this.value.value;
-      this.meta.textContent = `revision ${data.revision ?? "?"} · from ${node ?? "?"}`;
-      this.describe();
-    } catch (err) {
-      this.value.value = "";
-      this.hint.textContent = err.status === 404 ? "This key no longer exists." : `Could not read: ${err.message}`;
-      this.hint.classList.add("error");
-    }
-  }
-
-  describe() {
-    if (this.hint.classList.contains("error")) return;
-    const json = asJSON(this.value.value);
-    this.hint.textContent = json ? "Valid JSON: shown pretty-printed." : /^\s*[[{]/.test(this.value.value) ? "Looks like JSON but does not parse; it will be saved as text." : "";
-  }
-
-  format() {
-    const json = asJSON(this.value.value);
-    if (json) this.value.value = JSON.stringify(json, null, 2);
-    else { this.hint.textContent = "The value is not a JSON object or array."; }
-  }
-
-  async submit() {
-    const key = this.name.value;
-    if (!key) { this.hint.textContent = "Enter a key."; this.hint.classList.add("error"); this.name.focus(); return; }
-    if (!this.isNew && this.value.value === this.original) { this.dialog.close(); return; }
-    this.save.disabled = true;
-    try {
-      const { data, node } = await api.put(`/api/kv/${encodeURIComponent(key)}${query({ node: this.explorer.node.value })}`, { value: this.value.value });
-      toast(`Saved ${key} (revision ${data.revision ?? "?"}) via ${node ?? "leader"}`, "success");
-      this.dialog.close();
-      this.explorer.load();
-    } catch (err) {
-      this.hint.textContent = `Save failed: ${err.message}`;
-      this.hint.classList.add("error");
-    } finally {
-      this.save.disabled = false;
     }
   }
 }

@@ -37,3 +37,14 @@ export function asJSON(text) {
 
 /** Node ids as the launcher accepts them (Docs/LAUNCHER.md). */
 export const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const utf8 = new TextEncoder();
+
+/** Orders keys as the store does, by their UTF-8 bytes (JavaScript's < compares UTF-16 units). */
+export function byteCompare(a, b) {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}

@@ -8,6 +8,7 @@ import { Timeline } from "./timeline.js";
 import { RateChart } from "./chart.js";
 import { renderSummary, renderRate } from "./summary.js";
 import { Explorer } from "./explorer.js";
+import { ChangesLane } from "./changes.js";
 import { setupTheme } from "./theme.js";
 import { rate, number } from "./format.js";
 
@@ -15,7 +16,8 @@ const grid = new NodeGrid(document.getElementById("node-grid"), (action, id) => 
 const handler = makeActionHandler(grid);
 const timeline = new Timeline(document.getElementById("timeline"));
 const chart = new RateChart(document.getElementById("chart"));
-const explorer = new Explorer();
+const changes = new ChangesLane();
+const explorer = new Explorer({ onChange: (change) => changes.add(change) });
 let explorerLoaded = false;
 
 setupTheme(document.getElementById("theme-toggle"), () => chart.draw());
