@@ -81,7 +81,8 @@ struct HistoryCompactor {
     func target(revision: UInt64, compacted: UInt64, now: ContinuousClock.Instant) -> UInt64? {
         var target: UInt64 = 0
         let limit = retention.revisions
-        if limit > 0, revision > compacted, revision - compacted > limit + step {
+        // `limit + step` is never formed: a `--history-revisions` near the largest number would overflow it.
+        if limit > 0, revision > compacted, revision - compacted > limit, revision - compacted - limit > step {
             target = revision - limit
         }
         if let age = retention.age, let old = samples.last(where: { now - $0.time >= age }) {

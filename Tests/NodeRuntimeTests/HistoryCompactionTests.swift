@@ -51,6 +51,23 @@ extension RuntimeClusterTests {
             }
         }
 
+        /// A count limit near the largest number means "keep everything"; the leader must not
+        /// trap adding its step to it on every tick.
+        @Test func aCountLimitNearTheLargestNumberKeepsEverything() async throws {
+            var options = ClusterOptions()
+            options.historyRetention = HistoryRetention(revisions: .max)
+            try await withRuntimeCluster(voters: 3, options: options) { cluster in
+                let leader = try await cluster.leader()
+                try await cluster.write(30, keysPrefixed: "all/", through: leader)
+                try await cluster.waitUntilEveryNode(has: "all/29", "value-29")
+                for node in cluster.runningNodes {
+                    #expect(try node.store.stateMachine.compactRevision() == 0, "\(node.id)")
+                    let kept = Set(try node.store.stateMachine.events(after: 0, limit: 1000).map(\.record.key))
+                    #expect((0..<30).allSatisfy { kept.contains("all/\($0)") }, "\(node.id) keeps \(kept.count) keys")
+                }
+            }
+        }
+
         @Test func theLeaderCompactsByAgeAndLeavesAnIdleStoreAlone() async throws {
             var options = ClusterOptions()
             options.historyRetention = HistoryRetention(revisions: 0, age: .seconds(1))
