@@ -137,6 +137,40 @@ import Testing
         }
     }
 
+    /// The gets of the branch that runs may return `TxnRequest.maxReadBytes` together, each
+    /// key counted as the branch leaves it before its get; beyond, nothing is written.
+    @Test func aBranchWhoseGetsWouldReturnTooMuchLeavesNoTrace() async throws {
+        try await withStore { store, _ in
+            let sm = store.stateMachine
+            let big = [UInt8](repeating: 0x61, count: 1 << 20)
+            _ = try await sm.apply([entry(1, term: 1, .put("big", big)), entry(2, term: 1, .put("p/big", big))])
+            let fourGets = [TxnOperation](repeating: .get(key: "big"), count: 4)
+            let tooMuch = TxnRequest(success: [.put(key: "first", value: [], lease: 0)] + fourGets)
+            let refused = try await sm.apply([entry(3, term: 1, KVCommand(.txn(tooMuch)))])
+            guard case .rejected(.invalidCommand) = refused.first?.outcome else {
+                Issue.record("expected a refusal, got \(refused)")
+                return
+            }
+            #expect(try sm.get("first") == nil)
+            #expect(try sm.events(after: 2, limit: .max).isEmpty)
+            // Three fit; a key the branch deleted or put small before its gets counts as it is then.
+            let allowed: [TxnRequest] = [
+                TxnRequest(success: [TxnOperation](repeating: .get(key: "big"), count: 3)),
+                TxnRequest(success: [.put(key: "big", value: [1], lease: 0)] + fourGets),
+                TxnRequest(success: [.deletePrefix("p/")] + [TxnOperation](repeating: .get(key: "p/big"), count: 8)),
+            ]
+            for (offset, request) in allowed.enumerated() {
+                let index = UInt64(4 + offset)
+                let outcome = try await sm.apply([entry(index, term: 1, KVCommand(.txn(request)))]).first?.outcome
+                guard case .applied(let result) = outcome, case .txn(let txn) = result.detail else {
+                    Issue.record("transaction \(offset) was not applied: \(String(describing: outcome))")
+                    continue
+                }
+                #expect(txn.succeeded && txn.results.count == request.success.count, "transaction \(offset)")
+            }
+        }
+    }
+
     @Test func aRetriedTransactionGetsItsFirstAnswer() async throws {
         try await withStore { store, _ in
             let sm = store.stateMachine

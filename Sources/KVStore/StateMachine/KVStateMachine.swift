@@ -228,8 +228,9 @@ public final class KVStateMachine: @unchecked Sendable {
         }
     }
 
-    /// Compares, then applies the chosen branch in order. Every lease the branch names is
-    /// checked before anything is written, so a refused transaction leaves no trace.
+    /// Compares, then applies the chosen branch in order. Every lease the branch names, and
+    /// the size of what its gets return (`TxnReadBudget.swift`), is checked before anything
+    /// is written, so a refused transaction leaves no trace.
     private func perform(_ request: TxnRequest, _ keys: inout KeyspaceWriter) throws(KVStoreError) -> TxnResult {
         var succeeded = true
         for comparison in request.compare where !comparison.holds(for: try keys.current(comparison.key)) {
@@ -239,6 +240,12 @@ public final class KVStateMachine: @unchecked Sendable {
         let branch = succeeded ? request.success : request.failure
         for case .put(_, _, let lease) in branch where lease != 0 {
             guard try leaseTable.lookup(lease, keys.txn) != nil else { throw .leaseNotFound(lease) }
+        }
+        if branch.contains(where: { if case .get = $0 { true } else { false } }) {
+            let bytes = try keys.readBytes(of: branch)
+            guard bytes <= TxnRequest.maxReadBytes else {
+                throw .invalidCommand("the transaction's gets would return \(bytes) bytes; at most \(TxnRequest.maxReadBytes) are allowed")
+            }
         }
         var results: [TxnOperationResult] = []
         results.reserveCapacity(branch.count)
