@@ -24,6 +24,8 @@ enum JSONIntegerBody {
         decoder.userInfo[nameKey] = name
         do {
             return .success(try decoder.decode(OneField<T>.self, from: Data(buffer.readableBytesView)).value)
+        } catch let unknown as UnknownField {
+            return .failure(APIFailure(400, "unknown field \"\(unknown.name)\": send {\"\(name)\": \(meaning)}"))
         } catch DecodingError.keyNotFound {
             return .failure(APIFailure(400, "the body needs a \"\(name)\" field: \(meaning)"))
         } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
@@ -38,6 +40,10 @@ enum JSONIntegerBody {
         }
     }
 
+    private struct UnknownField: Error {
+        var name: String
+    }
+
     private struct OneField<T: FixedWidthInteger & Decodable>: Decodable {
         static var nameKey: CodingUserInfoKey? { CodingUserInfoKey(rawValue: "field") }
         var value: T
@@ -45,6 +51,8 @@ enum JSONIntegerBody {
         init(from decoder: any Decoder) throws {
             let name = Self.nameKey.flatMap { decoder.userInfo[$0] as? String } ?? ""
             let fields = try decoder.container(keyedBy: Key.self)
+            // Strict, as `POST /txn` is: a misspelt or extra field is a mistake to name, not to ignore.
+            if let extra = fields.allKeys.first(where: { $0.stringValue != name }) { throw UnknownField(name: extra.stringValue) }
             value = try fields.decode(T.self, forKey: Key(stringValue: name))
         }
 

@@ -90,7 +90,8 @@ import Testing
             #expect(tooLong.status == .badRequest)
             #expect((tooLong.object?["error"] as? String)?.contains("31536000") == true, "\(tooLong.text)")
             let bodies = [#"{"ttl_seconds":-5}"#, #"{"ttl_seconds":10.5}"#, #"{"ttl_seconds":"10"}"#, #"{"ttl_seconds":true}"#,
-                          #"{"ttl_seconds":null}"#, #"{"ttl":10}"#, "{}", "[10]", "10", "not json", #"{"ttl_seconds":99999999999999999999}"#]
+                          #"{"ttl_seconds":null}"#, #"{"ttl":10}"#, "{}", "[10]", "10", "not json", #"{"ttl_seconds":99999999999999999999}"#,
+                          #"{"ttl_seconds":10,"tll_seconds":20}"#]
             for body in bodies {
                 let reply = try await api.request(.post, "/lease", raw: body)
                 #expect(reply.status == .badRequest, "\(body): \(reply.status) \(reply.text)")

@@ -211,6 +211,9 @@ public final class KVStateMachine: @unchecked Sendable {
         case .txn(let request):
             return KVResult(revision: index, detail: .txn(try perform(request, &keys)))
         case .leaseGrant(let ttl):
+            guard try txn.count(leaseTable.leases) < LeaseRecord.maxLeases else {
+                throw .invalidCommand("the cluster already holds \(LeaseRecord.maxLeases) leases, the most it keeps; revoke some first")
+            }
             let lease = LeaseRecord(id: index, ttlSeconds: ttl)
             try leaseTable.put(lease, txn)
             uncommitted.record(lease: index, lease)

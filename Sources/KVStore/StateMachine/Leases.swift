@@ -6,6 +6,11 @@ public struct LeaseRecord: Sendable, Equatable {
     public var id: UInt64
     public var ttlSeconds: Int64
 
+    /// Leases the state machine keeps at once; a grant beyond is refused (400). A constant,
+    /// not a flag: every replica must refuse the same grant. It bounds what clients can make
+    /// the leader's clock scan and `GET /lease` list.
+    public static let maxLeases = 100_000
+
     public init(id: UInt64, ttlSeconds: Int64) {
         self.id = id
         self.ttlSeconds = ttlSeconds
