@@ -97,6 +97,9 @@ public final class WatchHub: Sendable {
     let stateMachine: KVStateMachine
     public let limits: Limits
     private let state: Mutex<State>
+    /// Whether anyone watches: read by `notify()` on the write thread without the lock, so
+    /// that a node nobody watches wakes no thread per applied batch.
+    private let watched = Atomic<Bool>(false)
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
     private let tasks = Mutex<[Task<Void, Never>]>([])
@@ -140,7 +143,7 @@ public final class WatchHub: Sendable {
 
     /// Something was applied: called from the write thread, so it only signals the filler.
     public func notify() {
-        signal.yield()
+        if watched.load(ordering: .relaxed) { signal.yield() }
     }
 
     /// A snapshot is about to replace the state machine: nothing read from now on is used
@@ -186,7 +189,14 @@ public final class WatchHub: Sendable {
             var watcher = Watcher(filter: filter, cursor: revision)
             // Nothing to catch up on: the filler hands it everything after the window's end.
             watcher.live = revision >= s.window.end && !s.installing
+            if s.watchers.isEmpty {
+                // Nobody watched, so nothing moved the window: start it at the store's revision
+                // rather than page through everything applied meanwhile.
+                s.window.reset(at: max(s.window.end, stateMachine.revision))
+                watcher.live = revision >= s.window.end && !s.installing
+            }
             s.watchers[id] = watcher
+            watched.store(true, ordering: .relaxed)
             return id
         }
         notify()
@@ -196,6 +206,7 @@ public final class WatchHub: Sendable {
     func cancel(_ id: UInt64) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let watcher = s.watchers.removeValue(forKey: id) else { return nil }
+            if s.watchers.isEmpty { watched.store(false, ordering: .relaxed) }
             s.queuedEvents -= watcher.queue.count
             return watcher.waiter
         }
@@ -246,10 +257,12 @@ public final class WatchHub: Sendable {
             }
             if let end = s.watchers.values[index].ending {
                 s.watchers.remove(at: index)
+                if s.watchers.isEmpty { watched.store(false, ordering: .relaxed) }
                 return .deliver(.ended(end))
             }
             if s.closed {
                 s.watchers.remove(at: index)
+                if s.watchers.isEmpty { watched.store(false, ordering: .relaxed) }
                 return .deliver(.ended(.closed))
             }
             let watcher = s.watchers.values[index]
