@@ -30,7 +30,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("heartbeat-ticks"), help: "Ticks between leader heartbeats.") var heartbeatTicks = 5
     @Option(name: .customLong("election-ticks"), help: "Minimum election timeout in ticks (the timeout is randomised up to twice this).") var electionTicks = 30
     @Option(name: .customLong("request-timeout-ms"), help: "How long a request may wait for a leader or a commit.") var requestTimeoutMilliseconds = 3_000
-    @Option(name: .customLong("snapshot-entries"), help: "Snapshot and compact the log after this many applied entries.") var snapshotEntries: UInt64 = 10_000
+    @Option(name: .customLong("snapshot-entries"),
+            help: "Snapshot and compact the log after this many applied entries (default: 10000, or --history-revisions if larger).")
+    var snapshotEntries: UInt64?
     @Option(name: .customLong("history-revisions"), help: "Revisions of change history kept for watches and ?revision= reads; older ones are compacted (0: no count limit).")
     var historyRevisions: UInt64 = 100_000
     @Option(name: .customLong("history-age"), help: "Compact change history older than this (30s, 10m, 1h, 2d); off unless given.")
@@ -253,8 +255,12 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.maxPageBytes = maxPageBytes
         options.runtime.watchLimits.maxWatchers = maxWatchers
         options.sessionLimits = SessionLimits(results: idempotencyResults, evicted: idempotencyEvicted)
-        options.runtime.snapshotEveryEntries = max(1, snapshotEntries)
-        options.runtime.entriesRetainedAfterSnapshot = min(1_000, max(1, snapshotEntries) / 2)
+        // A snapshot holds the retained history, so by default snapshots are spaced at least as
+        // far apart as history reaches back: each entry then pays a bounded share of snapshot
+        // work (Docs/BENCHMARKS.md, "History and watch").
+        let snapshotEvery = max(1, snapshotEntries ?? max(10_000, historyRevisions))
+        options.runtime.snapshotEveryEntries = snapshotEvery
+        options.runtime.entriesRetainedAfterSnapshot = min(1_000, snapshotEvery / 2)
         options.runtime.historyRetention = HistoryRetention(revisions: historyRevisions, age: historyAge.flatMap(HistoryRetention.parseAge))
         try await NodeServer.run(options, logger: logger)
     }
