@@ -1040,8 +1040,9 @@ def main():
     p.add_argument("--watchers", type=int, default=1000)
     p.add_argument("--watch-rate", type=int, default=1000, help="watch-fanout: writes per second")
     p.add_argument("--watch-seconds", type=int, default=10)
+    p.add_argument("--watch-writers", type=int, default=64, help="watch-fanout: writes in flight at most")
     p.add_argument("--watch-processes", type=int, default=2, help="watch-fanout: Python processes for the watchers")
-    p.add_argument("--watch-grace", type=float, default=30, help="watch-fanout: seconds after the last write for "
+    p.add_argument("--watch-grace", type=float, default=60, help="watch-fanout: seconds after the last write for "
                    "every watcher to catch up")
     p.add_argument("--watch-systems", default="kv-node,etcd")
     p.add_argument("--rounds", type=int, default=20)

@@ -1,10 +1,10 @@
 """Just enough HTTP/1.1 for the benchmark's asyncio clients (cas.py, watchfanout.py).
 
 Keep-alive requests written as bytes and answers read from an asyncio stream, and a
-de-chunker for long streaming answers (SSE, etcd's gateway watch) fed straight from a
-Protocol's data_received. Standard library only, like the rest of the driver: wrk cannot
-carry state from an answer into the next request of the same connection, which a
-read-modify-write needs, and aiohttp is not installed here.
+de-chunker for long streaming answers (SSE, etcd's gateway watch) fed read by read.
+Standard library only, like the rest of the driver: wrk cannot carry state from an answer
+into the next request of the same connection, which a read-modify-write needs, and aiohttp
+is not installed here.
 """
 
 import asyncio
@@ -58,48 +58,35 @@ async def read_response(reader):
     return status, headers, body
 
 
-class Dechunker:
-    """Turns the bytes of a chunked body into its payload, piece by piece as they arrive.
-    Chunk boundaries need not line up with reads or with the events inside the payload."""
+class CRFreeDechunker:
+    """Turns the bytes of a chunked body into its payload, read by read, for bodies whose
+    payload never holds a CR byte (SSE events written with LF line ends, one-line JSON
+    messages). Then every CR belongs to the chunk framing, and a read is de-chunked with
+    three C-speed calls instead of a Python loop per chunk, which matters when a thousand
+    streams each bring one small chunk per event. Chunk boundaries need not line up with
+    reads or with the events inside the payload.
 
-    def __init__(self, chunked):
-        self.chunked = chunked
-        self.remaining = 0      # payload bytes left in the current chunk
-        self.trailer = 0        # CRLF bytes after the current chunk's payload still to skip
-        self.pending = b""      # an incomplete size line
-        self.finished = False
+    The framing between chunks is CRLF <hex size> CRLF (the body's first size line is given
+    a CRLF in front, so it looks the same), two CRs per framing. An odd count of CRs means
+    the last framing is cut off by the read; it waits for the next one."""
+
+    FRAMING = re.compile(rb"\r\n[0-9a-fA-F]+\r\n")
+
+    def __init__(self):
+        self.pending = b"\r\n"
 
     def feed(self, data):
-        if not self.chunked:
-            return data
-        out = []
-        pos, end = 0, len(data)
-        if self.pending:
-            data = self.pending + data
+        buf = self.pending + data if self.pending else data
+        crs = buf.count(b"\r")
+        if crs == 0:
             self.pending = b""
-            end = len(data)
-        while pos < end:
-            if self.remaining:
-                take = min(self.remaining, end - pos)
-                out.append(data[pos:pos + take])
-                pos += take
-                self.remaining -= take
-                if not self.remaining:
-                    self.trailer = 2
-                continue
-            if self.trailer:
-                skip = min(self.trailer, end - pos)
-                pos += skip
-                self.trailer -= skip
-                continue
-            line_end = data.find(b"\r\n", pos)
-            if line_end < 0:
-                self.pending = data[pos:]
-                break
-            size = int(data[pos:line_end].split(b";", 1)[0], 16)
-            pos = line_end + 2
-            if size == 0:
-                self.finished = True
-                break
-            self.remaining = size
-        return b"".join(out)
+            return buf
+        last = buf.rfind(b"\r")
+        if crs % 2:
+            safe = last                              # a framing begun but not finished
+        elif last + 1 < len(buf):
+            safe = len(buf)                          # the last framing is whole
+        else:
+            safe = buf.rfind(b"\r", 0, last)         # its final LF has not arrived
+        self.pending = buf[safe:]
+        return self.FRAMING.sub(b"", buf[:safe])

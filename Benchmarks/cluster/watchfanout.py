@@ -6,7 +6,7 @@ default) open `GET /watch?prefix=bench/` (etcd: `POST /v3/watch` with a prefix r
 round-robin over the three members, and the load starts only when every watcher has had its
 first answer (kv-node's first progress event, etcd's "created"). A writer then sends
 `--watch-rate` writes a second (1,000) for `--watch-seconds` through the leader, paced by the
-clock (open loop, up to 16 connections in flight), each to a new key `bench/<n>` whose value
+clock (open loop, up to `--watch-writers` connections in flight, 64 by default), each to a new key `bench/<n>` whose value
 is the key again. The writer keeps when it sent each write, when it was acknowledged and the
 revision the answer gave.
 
@@ -18,14 +18,15 @@ acknowledged to the writer (matched by key, so by key and value), over all event
 watchers: p50, p99, max. A watcher the server disconnects resumes (kv-node: Last-Event-ID,
 etcd: start_revision) and is counted.
 
-The watchers run in `--watch-processes` Python processes of asyncio protocols that do only C-speed
-work per read (one regex over what arrived); the checks run after the load. The client
-shares the machine's cores with the servers, and its CPU time is recorded next to theirs.
+The watchers run in `--watch-processes` Python processes of asyncio protocols that only keep
+each read and its time; parsing and the checks run after the load. The client shares the
+machine's cores with the servers, and its CPU time is recorded next to theirs.
 """
 
 import array
 import asyncio
 import base64
+import bisect
 import json
 import multiprocessing
 import re
@@ -50,6 +51,7 @@ class KVNodeWatch:
     # back-reference checks key and value together.
     event_re = re.compile(rb'"key":"bench/(\d+)",(?:[^\n]*?,)?"revision":(\d+),(?:[^\n]*?,)?"value":"bench/\1"')
     put_revision_re = re.compile(rb'"revision":(\d+)')
+    revision_re = re.compile(rb"\nid: (\d+)\n")
 
     @staticmethod
     def watch(host, port, resume_after):
@@ -76,6 +78,7 @@ class EtcdWatch:
     event_re = re.compile(rb'"kv":\{"key":"([A-Za-z0-9+/=]+)","create_revision":"\d+",'
                           rb'"mod_revision":"(\d+)","version":"\d+","value":"\1"')
     put_revision_re = re.compile(rb'"revision":"(\d+)"')
+    revision_re = re.compile(rb'"mod_revision":"(\d+)"')
 
     @staticmethod
     def watch(host, port, resume_after):
@@ -104,28 +107,94 @@ class SeqTable(dict):
 SYSTEMS = {"kv-node": KVNodeWatch, "etcd": EtcdWatch}
 
 
+class Segment:
+    """The raw body bytes of one watch connection as they were read, with each read's time.
+    Kept raw and parsed after the load: a thousand streams each bring one small read per
+    event, and the fewer Python steps per read, the less the client takes from the servers."""
+
+    COMPACT_EVERY = 1024
+
+    def __init__(self, chunked):
+        self.chunked = chunked
+        self.blobs, self.lengths, self.times = [], array.array("q"), array.array("d")
+        self.reads = []
+
+    def add(self, data, now):
+        self.reads.append(data)
+        self.times.append(now)
+        if len(self.reads) >= self.COMPACT_EVERY:
+            self.compact()
+
+    def compact(self):
+        if self.reads:
+            self.lengths.extend(map(len, self.reads))
+            self.blobs.append(b"".join(self.reads))
+            self.reads = []
+
+    def tail(self, size=4096):
+        """The last bytes received (for a cheap look at how far the stream has got)."""
+        if self.reads:
+            return b"".join(self.reads[-8:])[-size:]
+        return self.blobs[-1][-size:] if self.blobs else b""
+
+    def parse(self, system, seq_of):
+        """[(seq, revision, time)] of every whole put event, and the put markers that did not parse."""
+        self.compact()
+        raw = b"".join(self.blobs)
+        dechunker = rawhttp.CRFreeDechunker() if self.chunked else None
+        parts, ends, total, pos = [], array.array("q"), 0, 0
+        for length in self.lengths:
+            piece = raw[pos:pos + length]
+            pos += length
+            if dechunker:
+                piece = dechunker.feed(piece)
+            parts.append(piece)
+            total += len(piece)
+            ends.append(total)
+        payload = b"".join(parts)
+        whole = payload[:payload.rfind(system.separator) + len(system.separator)]
+        events = []
+        for m in system.event_re.finditer(whole):
+            read = bisect.bisect_left(ends, m.end())
+            events.append((seq_of(m.group(1)), int(m.group(2)), self.times[read]))
+        return events, whole.count(system.marker) - len(events)
+
+
 class WatchState:
-    """What one watcher received, across reconnections: per event the write number (from the
-    key) and the revision, and per read the time and how many events it completed."""
+    """One watcher across its connections (a connection the server closes is resumed)."""
 
     def __init__(self, host, port):
         self.host, self.port = host, port
-        self.seqs, self.revs = array.array("q"), array.array("q")
-        self.read_times, self.read_ends = array.array("d"), array.array("q")
-        self.unmatched = 0          # put events the parser could not match (wrong value, format)
+        self.segments = []
         self.start_revision = None  # where the watch began (first progress / created)
         self.reconnects = 0
         self.connect_errors = 0
         self.failure = None
         self.ready = None
 
+    def last_revision(self, system):
+        """The newest revision seen, from the stream's tail: cheap enough to poll."""
+        for segment in reversed(self.segments):
+            found = system.revision_re.findall(segment.tail())
+            if found:
+                return int(found[-1])
+        return None
+
+    def parse(self, system, seq_of):
+        events, unmatched = [], 0
+        for segment in self.segments:
+            e, u = segment.parse(system, seq_of)
+            events += e
+            unmatched += u
+        return events, unmatched
+
 
 class WatchProtocol(asyncio.Protocol):
-    def __init__(self, system, state, seq_of, request):
-        self.system, self.state, self.seq_of, self.request = system, state, seq_of, request
+    def __init__(self, system, state, request):
+        self.system, self.state, self.request = system, state, request
         self.head = b""
-        self.body = None
-        self.pending = b""
+        self.segment = None     # set once the head is in
+        self.early = b""        # body bytes before the watch is known to be open
         self.transport = None
         self.lost = asyncio.get_running_loop().create_future()
 
@@ -135,44 +204,32 @@ class WatchProtocol(asyncio.Protocol):
 
     def data_received(self, data):
         now = time.monotonic()
-        st = self.state
-        if self.body is None:
+        if self.segment is None:
             self.head += data
             end = self.head.find(b"\r\n\r\n")
             if end < 0:
                 return
             status, headers = rawhttp.parse_head(self.head[:end + 4])
             if status != 200:
-                st.failure = "HTTP %d %r" % (status, self.head[end + 4:end + 200])
+                self.state.failure = "HTTP %d %r" % (status, self.head[end + 4:end + 200])
                 self.transport.close()
                 return
-            self.body = rawhttp.Dechunker(headers.get("transfer-encoding", "").lower() == "chunked")
+            self.segment = Segment(headers.get("transfer-encoding", "").lower() == "chunked")
+            self.state.segments.append(self.segment)
             data = self.head[end + 4:]
             self.head = b""
-        payload = self.body.feed(data)
-        if not payload:
-            return
-        buf = self.pending + payload if self.pending else payload
-        cut = buf.rfind(self.system.separator)
-        if cut < 0:
-            self.pending = buf
-            return
-        cut += len(self.system.separator)
-        part, self.pending = buf[:cut], buf[cut:]
-        if not st.ready.done():
-            match = self.system.ready_re.search(part)
+            if not data:
+                return
+        self.segment.add(data, now)
+        ready = self.state.ready
+        if not ready.done():
+            self.early += data
+            match = self.system.ready_re.search(self.early)
             if match:
-                if st.start_revision is None:
-                    st.start_revision = int(match.group(1))
-                st.ready.set_result(True)
-        found = self.system.event_re.findall(part)
-        st.unmatched += part.count(self.system.marker) - len(found)
-        if found:
-            keys, revs = zip(*found)
-            st.seqs.extend(map(self.seq_of, keys))
-            st.revs.extend(map(int, revs))
-            st.read_times.append(now)
-            st.read_ends.append(len(st.revs))
+                if self.state.start_revision is None:
+                    self.state.start_revision = int(match.group(1))
+                ready.set_result(True)
+                self.early = b""
 
     def connection_lost(self, exc):
         if not self.lost.done():
@@ -181,14 +238,18 @@ class WatchProtocol(asyncio.Protocol):
 
 async def _run_watcher(system, state, seq_of, stop):
     """Keeps one watch open until `stop`, resuming after the last revision received when the
-    server closes it."""
+    server closes it (rare: the parse this needs is a slow one)."""
     loop = asyncio.get_running_loop()
     while not stop.done():
-        resume = state.revs[-1] if state.revs else state.start_revision
+        resume = state.start_revision
+        if state.segments:
+            events, _ = state.parse(system, seq_of)
+            if events:
+                resume = events[-1][1]
         request = system.watch(state.host, state.port, resume)
         try:
             transport, protocol = await loop.create_connection(
-                lambda: WatchProtocol(system, state, seq_of, request), state.host, state.port)
+                lambda: WatchProtocol(system, state, request), state.host, state.port)
         except OSError as error:
             state.connect_errors += 1
             if state.connect_errors > 50:
@@ -210,9 +271,10 @@ async def _run_watcher(system, state, seq_of, stop):
         await asyncio.sleep(0.05)
 
 
-def _check(state, writes_by_seq, acked_revs):
+def _check(state, system, seq_of, writes_by_seq, acked_revs):
     """Per-watcher verdict and lags, computed after the load."""
-    revs, seqs = state.revs, state.seqs
+    events, unmatched = state.parse(system, seq_of)
+    revs = [e[1] for e in events]
     n = len(revs)
     seen = set(revs)
     duplicates = n - len(seen)
@@ -220,21 +282,18 @@ def _check(state, writes_by_seq, acked_revs):
     missing = len(acked_revs - seen)
     wrong, unknown = 0, 0
     lag_ack, lag_sent = array.array("d"), array.array("d")
-    start = 0
-    for t, end in zip(state.read_times, state.read_ends):
-        for i in range(start, end):
-            w = writes_by_seq.get(seqs[i])
-            if w is None:
-                unknown += 1            # a write whose answer the writer never got
-                continue
-            if w[0] != revs[i]:
-                wrong += 1
-                continue
-            lag_ack.append(t - w[2])
-            lag_sent.append(t - w[1])
-        start = end
+    for seq, rev, t in events:
+        w = writes_by_seq.get(seq)
+        if w is None:
+            unknown += 1            # a write whose answer the writer never got
+            continue
+        if w[0] != rev:
+            wrong += 1
+            continue
+        lag_ack.append(t - w[2])
+        lag_sent.append(t - w[1])
     return {"events": n, "duplicates": duplicates, "out_of_order": out_of_order, "missing": missing,
-            "wrong": wrong, "unknown": unknown, "unmatched": state.unmatched, "reconnects": state.reconnects,
+            "wrong": wrong, "unknown": unknown, "unmatched": unmatched, "reconnects": state.reconnects,
             "failure": state.failure}, lag_ack, lag_sent
 
 
@@ -259,6 +318,7 @@ def _watch_process(pipe, system_name, targets, max_seq):
         except asyncio.TimeoutError:
             pass
         not_ready = [s for s in states if not s.ready.done() or not s.ready.result()]
+        cpu_ready = time.process_time()
         pipe.send(("ready", len(states) - len(not_ready),
                    next((s.failure for s in not_ready if s.failure), None)))
         command = await loop.run_in_executor(None, pipe.recv)
@@ -267,12 +327,13 @@ def _watch_process(pipe, system_name, targets, max_seq):
             await asyncio.gather(*tasks)
             return
         _, writes, grace = command
+        cpu_load = time.process_time() - cpu_ready   # CPU while the writes flowed
         acked_revs = {w[1] for w in writes}
         top = max(acked_revs) if acked_revs else 0
         deadline = time.monotonic() + grace
         # Wait until every watcher has reached the last acknowledged revision, or the grace ends.
         while time.monotonic() < deadline:
-            if all(s.revs and s.revs[-1] >= top for s in states) or not acked_revs:
+            if not acked_revs or all((s.last_revision(system) or 0) >= top for s in states):
                 break
             await asyncio.sleep(0.05)
         stop.set_result(True)
@@ -280,11 +341,11 @@ def _watch_process(pipe, system_name, targets, max_seq):
         writes_by_seq = {w[0]: (w[1], w[2], w[3]) for w in writes}
         verdicts, lag_ack, lag_sent = [], array.array("d"), array.array("d")
         for s in states:
-            verdict, a, b = _check(s, writes_by_seq, acked_revs)
+            verdict, a, b = _check(s, system, seq_of, writes_by_seq, acked_revs)
             verdicts.append(verdict)
             lag_ack.extend(a)
             lag_sent.extend(b)
-        pipe.send(("result", verdicts, lag_ack.tobytes(), lag_sent.tobytes(), time.process_time()))
+        pipe.send(("result", verdicts, lag_ack.tobytes(), lag_sent.tobytes(), cpu_load))
 
     asyncio.run(main())
     pipe.close()
@@ -381,7 +442,7 @@ def run_system(args, bench, cluster):
                   % (system.name, opened, len(targets), args.watch_rate, args.watch_seconds, leader.name))
         cpu0, client0 = cluster.cpu(), time.process_time()
         acked, failed, not_sent, t0 = asyncio.run(_write_load(system, leader.host, leader.port, args.watch_rate,
-                                                            args.watch_seconds, 16))
+                                                            args.watch_seconds, args.watch_writers))
         t_written = time.monotonic()
         cpu1, client1 = cluster.cpu(), time.process_time()
         write_s = t_written - t0
@@ -409,6 +470,7 @@ def run_system(args, bench, cluster):
                                                or v["unmatched"] or v["failure"]))
     ms = lambda xs, p: 1000 * percentile(xs, p) if xs else None
     record = {"kind": "watch", "system": system.name, "watchers": args.watchers, "rate": args.watch_rate,
+              "writer_connections": args.watch_writers,
               "seconds": args.watch_seconds, "writes_acked": len(acked), "writes_failed": failed,
               "writes_not_sent": not_sent,
               "write_seconds": write_s, "writes_per_s": len(acked) / write_s,
