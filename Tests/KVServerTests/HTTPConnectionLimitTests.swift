@@ -11,12 +11,14 @@ struct HTTPConnectionLimitTests {
 
     @Test("a silent connection and a slowloris request head are closed after the idle timeout; a busy one is not")
     func idleConnectionsAreClosed() async throws {
-        try await TestCluster.with(size: 1, arguments: ["--http-idle-timeout-ms", "1000"]) { cluster in
+        // 3 s, fifteen times the busy connection's 200 ms cadence: on a loaded machine this
+        // test's own task can stall for a second, which must not look like an idle client.
+        try await TestCluster.with(size: 1, arguments: ["--http-idle-timeout-ms", "3000"]) { cluster in
             let node = try await cluster.leader()
             let silent = try HTTPExchange(port: node.apiPort)
             let slowloris = try HTTPExchange(port: node.apiPort)
             let busy = try HTTPExchange(port: node.apiPort)
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(40)
             // One byte of a request head every 200 ms: each byte arrives well within the
             // timeout, but the head never completes.
             let head = Array("GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 200)
@@ -24,7 +26,7 @@ struct HTTPConnectionLimitTests {
             var slowlorisClosed = false
             var busyAnswers = 0
             // Long enough for the busy connection to outlast the timeout twice over.
-            let busyUntil = ContinuousClock.now + .milliseconds(2_500)
+            let busyUntil = ContinuousClock.now + .milliseconds(7_000)
             while ContinuousClock.now < deadline && (!slowlorisClosed || ContinuousClock.now < busyUntil) {
                 if !slowlorisClosed {
                     try await slowloris.write([head[sent % head.count]], deadline: deadline)
@@ -40,7 +42,7 @@ struct HTTPConnectionLimitTests {
             }
             #expect(slowlorisClosed, "the node kept a request head trickling for \(sent) bytes open")
             #expect(try await silent.waitForClose(deadline: ContinuousClock.now + .seconds(10)), "a silent connection stayed open")
-            // Still the same connection: it was never idle for a whole second.
+            // Still the same connection: it was never idle for a whole timeout.
             try await busy.write(Self.keepAliveRequest("/health"), deadline: deadline)
             #expect(try await busy.reply(deadline: deadline).status == 200, "after \(busyAnswers) answers")
         }

@@ -43,9 +43,9 @@ struct PeerTLSClusterTests {
 
             // Back with the same files, the old leader rejoins the encrypted traffic.
             try old.start()
-            try await eventually("\(old.id) follows again") { () -> Bool? in
-                let status = try await old.client.status()
-                return status.leader == successor.id ? true : nil
+            // Some leader, not necessarily `successor`: on a loaded machine leadership may move again.
+            try await eventually("\(old.id) knows a leader again") { () -> Bool? in
+                try await old.client.status().leader != nil ? true : nil
             }
             try await servesReadsAndWrites(cluster, key: "rejoined")
         }
