@@ -63,4 +63,61 @@ struct RetainedLogTailTests {
         #expect(run.firstIndex == 11 && run.lastIndex == 12)
         #expect(run.lastUnmirroredIndex == 12)
     }
+
+    /// The run keeps counts of its mirrored prefix as it goes; this replays random appends
+    /// (some conflicting), commits and other log changes against a plain list that recounts
+    /// everything each time, and checks that both hold the same entries after every step.
+    @Test("incremental mirroring keeps exactly what a full recount keeps", arguments: [UInt64(1), 2, 3, 4, 5])
+    func incrementalMatchesRecount(seed: UInt64) {
+        var random = SeededGenerator(seed: seed)
+        var run = UnmirroredEntries()
+        var model: [(entry: Entry, sequence: UInt64)] = []
+        var modelMirrored: UInt64 = 0
+        var sequence: UInt64 = 0
+        var nextIndex: UInt64 = 1
+        var term: UInt64 = 1
+        for step in 0..<2_000 {
+            switch random.next() % 10 {
+            case 0...5:
+                // An append, now and then reaching back over the newest entries.
+                var start = nextIndex
+                if random.next() % 8 == 0, let first = model.first?.entry.index, nextIndex > first {
+                    start = nextIndex - 1 - random.next() % min(nextIndex - first, 40)
+                    term += 1
+                }
+                let count = 1 + random.next() % 30
+                // One buffer shared by the append's entries: sizes count, copies are not needed.
+                let data = [UInt8](repeating: 7, count: Int(random.next() % 600_000))
+                let new = (start...(start + count - 1)).map { Entry(term: term, index: $0, data: data) }
+                sequence += 1
+                run.append(new, sequence: sequence)
+                if let first = model.first?.entry.index, start > first {
+                    model.removeSubrange(Int(min(start - first, UInt64(model.count)))...)
+                } else {
+                    model.removeAll()
+                }
+                model += new.map { ($0, sequence) }
+                nextIndex = start + count
+            case 6...8:
+                let through = sequence - min(sequence, random.next() % 3)
+                run.mirrored(through: through)
+                modelMirrored = max(modelMirrored, through)
+                let mirrored = model.prefix { $0.sequence <= modelMirrored }.count
+                var keepFrom = mirrored
+                var kept = 0
+                while keepFrom > 0, kept + model[keepFrom - 1].entry.byteSize <= UnmirroredEntries.retainedBytes {
+                    keepFrom -= 1
+                    kept += model[keepFrom].entry.byteSize
+                }
+                model.removeFirst(keepFrom)
+            default:
+                run.forgetMirrored()
+                model.removeFirst(model.prefix { $0.sequence <= modelMirrored }.count)
+            }
+            #expect(run.entries == model.map(\.entry), "seed \(seed), step \(step)")
+            let lastUnmirrored = model.last.flatMap { $0.sequence > modelMirrored ? $0.entry.index : nil }
+            #expect(run.lastUnmirroredIndex == lastUnmirrored, "seed \(seed), step \(step)")
+            if run.entries != model.map(\.entry) { return }
+        }
+    }
 }

@@ -16,21 +16,31 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         var storedLastIndex: UInt64
         /// The last WAL record LMDB holds.
         var walSequence: UInt64
-        var unmirrored = UnmirroredEntries()
         /// Set by a transaction that replaced the whole log (a received snapshot).
         var logReplaced = false
         /// Set by a transaction that changed LMDB's copy of the log.
         var logChanged = false
+    }
+
+    /// What readers see, under one lock: LMDB's log state and the in-memory run. The run is
+    /// never copied out of the lock, not even by a transaction that holds `State` while it
+    /// is open: a second reference to its arrays would make every append and every commit
+    /// copy the whole run (tens of thousands of entries under load).
+    struct Shared {
+        var log: State
+        var unmirrored = UnmirroredEntries()
 
         /// The log's last index, counting what only the write-ahead log holds yet.
-        var lastIndex: UInt64 { unmirrored.lastUnmirroredIndex ?? storedLastIndex }
+        var lastIndex: UInt64 { unmirrored.lastUnmirroredIndex ?? log.storedLastIndex }
     }
 
     let environment: Environment
     let snapshotFiles: SnapshotFiles
     private let logDB: Database
     private let metaDB: Database
-    let state: Locked<State>
+    private let shared: Locked<Shared>
+    /// LMDB's log state as last committed.
+    var state: State { shared.withLock { $0.log } }
     /// Told which WAL record LMDB holds durably after each commit (`DurableStore` passes it
     /// on to the write-ahead log, which then deletes what it no longer needs).
     var lmdbDurable: @Sendable (UInt64) -> Void = { _ in }
@@ -58,45 +68,45 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
             return State(hardState: hardState, snapshot: snapshot, start: start, storedLastIndex: lastIndex,
                          walSequence: walSequence)
         }
-        self.state = Locked(loaded)
+        self.shared = Locked(Shared(log: loaded))
         self.previousCommitSequence = loaded.walSequence
     }
 
     // MARK: RaftStorage
 
     public func initialState() -> (hardState: HardState, snapshot: SnapshotMetadata) {
-        let s = state.current
+        let s = state
         return (s.hardState, s.snapshot)
     }
 
-    public func firstIndex() -> UInt64 { state.current.start.index + 1 }
-    public func lastIndex() -> UInt64 { state.current.lastIndex }
+    public func firstIndex() -> UInt64 { state.start.index + 1 }
+    public func lastIndex() -> UInt64 { shared.withLock { $0.lastIndex } }
 
     /// The snapshot RaftCore may send: `.empty` while the current one is known damaged, so
     /// RaftCore starts no transfer of it (and does not retry one in a loop) until the
     /// runtime has rebuilt it. Everything else asks `storedSnapshot`.
     public func snapshotMetadata() -> SnapshotMetadata {
-        let snapshot = state.current.snapshot
+        let snapshot = state.snapshot
         return damagedSnapshot.current == snapshot ? .empty : snapshot
     }
 
     /// The snapshot the log starts after, damaged or not.
-    public var storedSnapshot: SnapshotMetadata { state.current.snapshot }
+    public var storedSnapshot: SnapshotMetadata { state.snapshot }
 
     /// Whether the current snapshot file failed its check: it must be taken again (see
     /// `DurableStore.createSnapshot`) before anyone is sent a snapshot.
-    public var isSnapshotDamaged: Bool { damagedSnapshot.current == state.current.snapshot }
+    public var isSnapshotDamaged: Bool { damagedSnapshot.current == state.snapshot }
 
     /// The current snapshot once `snapshotData` found its file damaged; cleared when a
     /// snapshot is published again.
     let damagedSnapshot = Locked<SnapshotMetadata?>(nil)
 
     public func term(at index: UInt64) throws(RaftStorageError) -> UInt64 {
-        let s = state.current
-        if index < s.start.index { throw .compacted }
-        if index > s.lastIndex { throw .unavailable }
-        if index == s.start.index { return s.start.term }
-        if let entry = s.unmirrored.entry(at: index) { return entry.term }
+        let (start, lastIndex, retained) = shared.withLock { ($0.log.start, $0.lastIndex, $0.unmirrored.entry(at: index)) }
+        if index < start.index { throw .compacted }
+        if index > lastIndex { throw .unavailable }
+        if index == start.index { return start.term }
+        if let retained { return retained.term }
         let db = logDB
         let term = readOrStop("term(at: \(index))") { txn throws(KVStoreError) in
             try txn.get(db, index.orderedKey).map { bytes throws(KVStoreError) in try LogCodec.decodeTerm(index: index, bytes) }
@@ -106,17 +116,28 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     }
 
     public func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int) throws(RaftStorageError) -> [Entry] {
-        let s = state.current
-        if lo <= s.start.index { throw .compacted }
-        if hi > s.lastIndex + 1 { throw .unavailable }
+        // The run's part is taken under the lock with the bounds, so both describe one
+        // moment; only up to `maxBytes` of it is copied out.
+        let (start, lastIndex, split, run) = shared.withLock { s -> (LogPosition, UInt64, UInt64, [Entry]) in
+            let split = s.unmirrored.firstIndex ?? hi
+            var run: [Entry] = []
+            var size = 0
+            if lo < hi { s.unmirrored.slice(max(lo, split), hi, maxBytes: maxBytes, size: &size, into: &run) }
+            return (s.log.start, s.lastIndex, split, run)
+        }
+        if lo <= start.index { throw .compacted }
+        if hi > lastIndex + 1 { throw .unavailable }
         guard lo < hi else { return [] }
         // LMDB's copy up to where the unmirrored run starts (LMDB may still hold older,
         // replaced versions of the entries after that), then the run.
-        let split = s.unmirrored.firstIndex ?? hi
         var result = lo < split ? try storedEntries(from: lo, to: min(hi, split), maxBytes: maxBytes) : []
         var size = result.reduce(0) { $0 + $1.byteSize }
         if lo + UInt64(result.count) >= split {
-            s.unmirrored.slice(max(lo, split), hi, maxBytes: maxBytes, size: &size, into: &result)
+            for entry in run {
+                if !result.isEmpty && size + entry.byteSize > maxBytes { break }
+                size += entry.byteSize
+                result.append(entry)
+            }
         }
         if result.isEmpty { throw missing(lo) }
         return result
@@ -150,7 +171,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     /// node). A file that fails the check, or any read, is marked damaged: RaftCore then
     /// sees no snapshot to send until the runtime has taken a new one.
     public func snapshotData(offset: UInt64, maxBytes: Int) throws(RaftStorageError) -> (bytes: [UInt8], isLast: Bool) {
-        let snapshot = state.current.snapshot
+        let snapshot = state.snapshot
         if snapshot.isEmpty || damagedSnapshot.current == snapshot { throw .snapshotUnavailable }
         do {
             if offset == 0 { try snapshotFiles.verify(snapshot) }
@@ -205,7 +226,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     ) throws(KVStoreError) {
         let after = try environment.transact(durability, { txn throws(KVStoreError) -> State in
             // Read here, not before `transact`: it first commits queued applies, which move it.
-            var s = state.current
+            var s = state
             try body(txn, &s)
             try finish(&s, mirroring: sequence, durability, txn)
             return s
@@ -222,7 +243,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     }
 
     func begin() throws(KVStoreError) -> OpenUpdate {
-        OpenUpdate(txn: try environment.beginWrite(.replayable), state: state.current)
+        OpenUpdate(txn: try environment.beginWrite(.replayable), state: state)
     }
 
     /// Commits a replayable `OpenUpdate` and publishes its state. The transaction is gone
@@ -251,19 +272,17 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     }
 
     private func committed(_ after: State, mirroring sequence: UInt64?, _ durability: CommitDurability) {
-        state.withLock { current in
-            // The write-ahead side may have added entries meanwhile: keep them.
-            var next = after
-            next.unmirrored = current.unmirrored
-            if let sequence { next.unmirrored.mirrored(through: sequence) }
+        shared.withLock { current in
+            // The write-ahead side may have added entries meanwhile: they stay.
+            if let sequence { current.unmirrored.mirrored(through: sequence) }
             if after.logReplaced {
-                next.unmirrored.removeAll()
+                current.unmirrored.removeAll()
             } else if after.logChanged && sequence == nil {
-                next.unmirrored.forgetMirrored()
+                current.unmirrored.forgetMirrored()
             }
-            next.logReplaced = false
-            next.logChanged = false
-            current = next
+            current.log = after
+            current.log.logReplaced = false
+            current.log.logChanged = false
         }
         lmdbDurable(durability == .durable ? after.walSequence : previousCommitSequence)
         previousCommitSequence = after.walSequence
@@ -272,14 +291,14 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     /// Makes `entries` (and the log's new end) readable once the write-ahead log holds them
     /// durably, before LMDB does.
     func logged(_ entries: [Entry], sequence: UInt64) {
-        state.withLock { $0.unmirrored.append(entries, sequence: sequence) }
+        shared.withLock { $0.unmirrored.append(entries, sequence: sequence) }
     }
 
     /// Copies into LMDB the WAL records it lost (a power loss rolled back their replayable
     /// commits, or the process stopped before they were mirrored), in one durable commit.
     /// Returns the last sequence the log has used.
     func replay(_ records: [WALRecord]) throws(KVStoreError) -> UInt64 {
-        let held = state.current.walSequence
+        let held = state.walSequence
         let missing = records.filter { $0.sequence > held }
         guard let last = missing.last else { return max(held, records.last?.sequence ?? 0) }
         // Segments go only once LMDB holds their records, so the next one must be there.
@@ -397,6 +416,6 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     /// An entry that vanished between the bounds check and the read: a concurrent write moved
     /// the log's bounds, so answer from the new bounds.
     private func missing(_ index: UInt64) -> RaftStorageError {
-        index <= state.current.start.index ? .compacted : .unavailable
+        index <= state.start.index ? .compacted : .unavailable
     }
 }

@@ -17,6 +17,11 @@ struct UnmirroredEntries: Sendable, Equatable {
     private var sequences: [UInt64] = []
     /// The newest WAL record LMDB holds: entries of it and of older records are mirrored.
     private var mirroredThrough: UInt64 = 0
+    /// How many entries at the front are mirrored, and their bytes. Kept as entries are
+    /// mirrored, so a commit costs the entries it mirrors and drops, never a walk over the
+    /// whole retained run (tens of thousands of entries under load).
+    private var mirroredCount = 0
+    private var mirroredBytes = 0
 
     var isEmpty: Bool { entries.isEmpty }
     var firstIndex: UInt64? { entries.first?.index }
@@ -54,12 +59,20 @@ struct UnmirroredEntries: Sendable, Equatable {
             let keep = Int(min(start - first, UInt64(entries.count)))
             entries.removeSubrange(keep...)
             sequences.removeSubrange(keep...)
+            if keep < mirroredCount {
+                // A conflict reached back into mirrored entries: rare, so count them again.
+                mirroredCount = keep
+                mirroredBytes = entries.reduce(0) { $0 + $1.byteSize }
+            }
         } else {
             entries.removeAll(keepingCapacity: true)
             sequences.removeAll(keepingCapacity: true)
+            mirroredCount = 0
+            mirroredBytes = 0
         }
         entries.append(contentsOf: new)
         sequences.append(contentsOf: repeatElement(sequence, count: new.count))
+        countMirrored()
     }
 
     /// LMDB now holds the entries of WAL records up to `sequence`. The oldest mirrored
@@ -67,27 +80,42 @@ struct UnmirroredEntries: Sendable, Equatable {
     /// fall along the run, so the mirrored entries are a prefix.
     mutating func mirrored(through sequence: UInt64) {
         mirroredThrough = max(mirroredThrough, sequence)
-        let mirrored = sequences.prefix { $0 <= mirroredThrough }.count
-        var kept = 0
-        var keepFrom = mirrored
-        while keepFrom > 0, kept + entries[keepFrom - 1].byteSize <= Self.retainedBytes {
-            keepFrom -= 1
-            kept += entries[keepFrom].byteSize
+        countMirrored()
+        var drop = 0
+        var dropped = 0
+        while drop < mirroredCount, mirroredBytes - dropped > Self.retainedBytes {
+            dropped += entries[drop].byteSize
+            drop += 1
         }
-        entries.removeFirst(keepFrom)
-        sequences.removeFirst(keepFrom)
+        removeMirrored(drop, bytes: dropped)
     }
 
     /// LMDB's copy of the log changed other than by mirroring (a direct write, compaction, a
     /// snapshot): the mirrored entries may no longer match it, so only unmirrored ones stay.
     mutating func forgetMirrored() {
-        let mirrored = sequences.prefix { $0 <= mirroredThrough }.count
-        entries.removeFirst(mirrored)
-        sequences.removeFirst(mirrored)
+        removeMirrored(mirroredCount, bytes: mirroredBytes)
+    }
+
+    /// Extends the mirrored prefix over the entries whose records LMDB now holds.
+    private mutating func countMirrored() {
+        while mirroredCount < entries.count, sequences[mirroredCount] <= mirroredThrough {
+            mirroredBytes += entries[mirroredCount].byteSize
+            mirroredCount += 1
+        }
+    }
+
+    private mutating func removeMirrored(_ count: Int, bytes: Int) {
+        guard count > 0 else { return }
+        entries.removeFirst(count)
+        sequences.removeFirst(count)
+        mirroredCount -= count
+        mirroredBytes -= bytes
     }
 
     mutating func removeAll() {
         entries = []
         sequences = []
+        mirroredCount = 0
+        mirroredBytes = 0
     }
 }
