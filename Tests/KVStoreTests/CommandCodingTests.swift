@@ -166,18 +166,52 @@ import Testing
         #expect(throws: KVStoreError.self) { try EventPosition(key: [1, 2, 3]) }
     }
 
-    @Test func kvRecordsOfBothVersionsRead() throws {
+    @Test func kvRecordsOfEveryVersionRead() throws {
         var v1 = ByteWriter()
         v1.u8(1)
         v1.u64(12)
         v1.raw(bytes("old value"))
         #expect(try KVRecord(key: bytes("k"), stored: v1.bytes)
             == KVRecord(key: "k", value: bytes("old value"), revision: 12, createRevision: 12, version: 1, lease: 0))
-        let v2 = KVRecord(key: "k", value: bytes("new"), revision: 20, createRevision: 12, version: 4, lease: 7)
-        #expect(try KVRecord(key: bytes("k"), stored: v2.encodedValue()) == v2)
-        #expect(throws: KVStoreError.self) { try KVRecord(key: bytes("k"), stored: [3] + v2.encodedValue().dropFirst()) }
-        #expect(throws: KVStoreError.self) { try KVRecord(key: bytes("k"), stored: Array(v2.encodedValue().prefix(20))) }
+        var v2 = ByteWriter()
+        v2.u8(2)
+        for number: UInt64 in [20, 12, 4, 7] { v2.u64(number) }
+        v2.raw(bytes("new"))
+        let record = KVRecord(key: "k", value: bytes("new"), revision: 20, createRevision: 12, version: 4, lease: 7)
+        #expect(try KVRecord(key: bytes("k"), stored: v2.bytes) == record)
+        let v3 = record.encodedValue()
+        #expect(v3 == [3, 20, 12, 4, 7] + bytes("new"), "small numbers take a byte each")
+        #expect(try KVRecord(key: bytes("k"), stored: v3) == record)
+        let large = KVRecord(key: "k", value: [], revision: .max, createRevision: 1 << 35, version: 300, lease: 1 << 63)
+        #expect(try KVRecord(key: bytes("k"), stored: large.encodedValue()) == large)
+        #expect(throws: KVStoreError.self) { try KVRecord(key: bytes("k"), stored: [4] + v3.dropFirst()) }
+        #expect(throws: KVStoreError.self) { try KVRecord(key: bytes("k"), stored: Array(v2.bytes.prefix(20))) }
+        #expect(throws: KVStoreError.self) { try KVRecord(key: bytes("k"), stored: [3, 20, 12, 0x84]) }
         #expect(throws: KVStoreError.self) { try KVRecord(key: bytes("k"), stored: []) }
+    }
+
+    @Test("varints round-trip, and a truncated or overlong one is corrupt, never wrapped")
+    func varints() throws {
+        for number: UInt64 in [0, 1, 127, 128, 300, 16_383, 16_384, 1 << 32, .max - 1, .max] {
+            var w = ByteWriter()
+            w.varint(number)
+            var r = ByteReader(w.bytes, what: "test")
+            #expect(try r.varint() == number)
+            #expect(r.isAtEnd)
+        }
+        var maxBytes = ByteWriter()
+        maxBytes.varint(.max)
+        #expect(maxBytes.bytes.count == 10)
+        let hostile: [[UInt8]] = [
+            [], [0x80], [0xFF, 0xFF],
+            Array(repeating: 0xFF, count: 9) + [0x02],
+            Array(repeating: 0xFF, count: 9) + [0x81, 0x00],
+            Array(repeating: 0x80, count: 11) + [0x00],
+        ]
+        for bytes in hostile {
+            var r = ByteReader(bytes, what: "test")
+            #expect(throws: KVStoreError.self) { try r.varint() }
+        }
     }
 
     @Test func leaseRecordsRoundTrip() throws {

@@ -4,7 +4,7 @@ enum Schema {
     static let log = "log"
     /// Hard state, log start, snapshot metadata, applied position, WAL sequence.
     static let meta = "meta"
-    /// UTF-8 key → `KVRecord` (`[version][revision u64]...[value]`; Docs/KVSTORE.md).
+    /// UTF-8 key → `KVRecord` (`[version][revision]...[value]`; Docs/KVSTORE.md).
     static let kv = "kv"
     /// Big-endian client id → session record.
     static let sessions = "sessions"

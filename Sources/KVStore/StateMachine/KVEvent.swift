@@ -34,13 +34,20 @@ public struct KVEvent: Sendable, Equatable {
     /// `history` value: `[1][kind u8][flags u8][key u16-prefixed][record (kv layout), u32-prefixed]
     /// ([previous record, u32-prefixed])?`; flags bit 0 expired, bit 1 has a previous record.
     func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 48 + key.utf8.count + record.value.count + (previous?.value.count ?? 0))
+        Self.encoded(kind: kind, key: key, record: record.encodedValue(), previous: previous?.encodedValue(), expired: expired)
+    }
+
+    /// The same bytes from records already in their `kv` layout, as the writer holds them
+    /// (the new record it stores, the previous one as LMDB returned it), so the write path
+    /// does not encode them a second time.
+    static func encoded(kind: Kind, key: String, record: [UInt8], previous: [UInt8]?, expired: Bool = false) -> [UInt8] {
+        var w = ByteWriter(capacity: 16 + key.utf8.count + record.count + (previous?.count ?? 0))
         w.u8(1)
         w.u8(kind.rawValue)
         w.u8((expired ? 1 : 0) | (previous == nil ? 0 : 2))
         w.shortString(key)
-        w.blob(record.encodedValue())
-        if let previous { w.blob(previous.encodedValue()) }
+        w.blob(record)
+        if let previous { w.blob(previous) }
         return w.bytes
     }
 

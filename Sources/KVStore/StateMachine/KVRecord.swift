@@ -19,19 +19,26 @@ public struct KVRecord: Sendable, Equatable {
         self.lease = lease
     }
 
-    /// The `kv` database value: `[2][revision u64][create revision u64][version u64][lease u64][value...]`.
-    /// Version 1 (`[1][revision u64][value...]`, written before keys had a history) is still
-    /// read: such a key counts as created by its last write, at version 1, with no lease.
+    /// The `kv` database value, version 3: `[3][revision][create revision][version][lease]
+    /// [value...]`, the four numbers as LEB128 varints (`ByteWriter.varint`), 10 bytes or so
+    /// where fixed-width ones took 32: every write copies its key's record into a history
+    /// event and rewrites the LMDB page that holds it, so each byte is paid several times.
+    /// Versions 2 (the same numbers as u64) and 1 (`[1][revision u64][value...]`, written
+    /// before keys had a history: created by their last write, version 1, no lease) are
+    /// still read.
     func encodedValue() -> [UInt8] {
-        var w = ByteWriter(capacity: 33 + value.count)
-        w.u8(2)
-        w.u64(revision)
-        w.u64(createRevision)
-        w.u64(version)
-        w.u64(lease)
+        var w = ByteWriter(capacity: 24 + value.count)
+        w.u8(Self.layoutVersion)
+        w.varint(revision)
+        w.varint(createRevision)
+        w.varint(version)
+        w.varint(lease)
         w.raw(value)
         return w.bytes
     }
+
+    /// The first byte of what `encodedValue` writes.
+    static let layoutVersion: UInt8 = 3
 
     init(key: [UInt8], stored: [UInt8]) throws(KVStoreError) {
         self.init(key: String(decoding: key, as: UTF8.self), value: [], revision: 0)
@@ -45,6 +52,11 @@ public struct KVRecord: Sendable, Equatable {
             createRevision = try r.u64()
             version = try r.u64()
             lease = try r.u64()
+        case 3:
+            revision = try r.varint()
+            createRevision = try r.varint()
+            version = try r.varint()
+            lease = try r.varint()
         default:
             throw .corrupt("kv value: unknown version")
         }

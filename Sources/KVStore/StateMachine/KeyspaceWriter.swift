@@ -24,14 +24,21 @@ struct KeyspaceWriter {
 
     /// The key as this transaction sees it (including its own earlier changes).
     func current(_ key: String) throws(KVStoreError) -> KVRecord? {
-        let bytes = Array(key.utf8)
-        return try txn.get(kv, bytes).map { stored throws(KVStoreError) in try KVRecord(key: bytes, stored: stored) }
+        try stored(Array(key.utf8))?.record
+    }
+
+    /// The key's record, and its bytes as the `kv` database holds them.
+    private func stored(_ key: [UInt8]) throws(KVStoreError) -> (record: KVRecord, bytes: [UInt8])? {
+        guard let bytes = try txn.get(kv, key) else { return nil }
+        return (try KVRecord(key: key, stored: bytes), bytes)
     }
 
     /// Writes `value` with `lease` (0: none; the caller checked that the lease exists).
     @discardableResult
     mutating func put(_ key: String, _ value: [UInt8], lease: UInt64 = 0) throws(KVStoreError) -> KVRecord {
-        let previous = try current(key)
+        let keyBytes = Array(key.utf8)
+        let stored = try stored(keyBytes)
+        let previous = stored?.record
         let record = KVRecord(key: key, value: value, revision: revision,
                               createRevision: previous?.createRevision ?? revision,
                               version: (previous?.version ?? 0) &+ 1, lease: lease)
@@ -40,8 +47,13 @@ struct KeyspaceWriter {
             try leases.attach(key, to: lease, txn)
             uncommitted.record(lease: lease, key: key, attached: true)
         }
-        try txn.put(kv, Array(key.utf8), record.encodedValue())
-        try append(KVEvent(kind: .put, record: record, previous: previous), key: key, record: record)
+        let encoded = record.encodedValue()
+        try txn.put(kv, keyBytes, encoded)
+        // The event is built from the bytes at hand; a record still in the version 1 layout
+        // is written in the current one, as any other writer of the event would write it.
+        let previousBytes = stored.map { $0.bytes.first == KVRecord.layoutVersion ? $0.bytes : $0.record.encodedValue() }
+        let event = KVEvent(kind: .put, record: record, previous: previous)
+        try append(event, encoded: KVEvent.encoded(kind: .put, key: key, record: encoded, previous: previousBytes), key: key, record: record)
         return record
     }
 
@@ -51,7 +63,8 @@ struct KeyspaceWriter {
         guard let previous = try current(key) else { return false }
         if previous.lease != 0 { try detach(key, from: previous.lease) }
         try txn.delete(kv, Array(key.utf8))
-        try append(.deletion(of: previous, at: revision, expired: expired), key: key, record: nil)
+        let event = KVEvent.deletion(of: previous, at: revision, expired: expired)
+        try append(event, encoded: event.encoded(), key: key, record: nil)
         return true
     }
 
@@ -85,8 +98,11 @@ struct KeyspaceWriter {
         uncommitted.record(lease: lease, key: key, attached: false)
     }
 
-    private mutating func append(_ event: KVEvent, key: String, record: KVRecord?) throws(KVStoreError) {
-        try txn.put(history, EventPosition(revision: revision, offset: offset).key, event.encoded())
+    /// Events are keyed in the order they happen (revisions rise with the log index, offsets
+    /// within one), so each goes at the end of `history`: `append` lets LMDB skip the search
+    /// and fill pages whole instead of splitting them in half.
+    private mutating func append(_ event: KVEvent, encoded: [UInt8], key: String, record: KVRecord?) throws(KVStoreError) {
+        try txn.put(history, EventPosition(revision: revision, offset: offset).key, encoded, append: true)
         offset &+= 1
         uncommitted.record(key, record, event: event)
     }

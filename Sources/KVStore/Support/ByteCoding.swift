@@ -19,9 +19,20 @@ struct ByteWriter {
 
     /// A short string (node ids) preceded by its 16-bit length.
     mutating func shortString(_ s: String) {
-        let utf8 = Array(s.utf8)
-        u16(UInt16(truncatingIfNeeded: utf8.count))
-        raw(utf8)
+        u16(UInt16(truncatingIfNeeded: s.utf8.count))
+        raw(s.utf8)
+    }
+
+    /// Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte
+    /// but the last. Small numbers (versions, lease 0, revisions below two million) take one
+    /// to three bytes instead of eight.
+    mutating func varint(_ v: UInt64) {
+        var rest = v
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
     }
 
     private mutating func littleEndian<T: FixedWidthInteger>(_ v: T) {
@@ -62,6 +73,22 @@ struct ByteReader {
     }
 
     mutating func blob() throws(KVStoreError) -> [UInt8] { try raw(Int(try u32())) }
+
+    /// What `ByteWriter.varint` wrote. More than ten bytes, or a tenth byte with bits beyond
+    /// 64, is corrupt rather than silently wrapped.
+    mutating func varint() throws(KVStoreError) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard position < bytes.count else { throw .corrupt("\(what): truncated") }
+            let byte = bytes[position]
+            position += 1
+            if shift == 63 && byte > 1 { throw .corrupt("\(what): number too large") }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+    }
 
     mutating func shortString() throws(KVStoreError) -> String {
         String(decoding: try raw(Int(try u16())), as: UTF8.self)
