@@ -41,6 +41,8 @@ public final class DurableStore: Sendable {
     let files: SnapshotFiles
     /// Writes snapshot files so that a long snapshot never holds up the write thread.
     let snapshotThread = SerialThread(name: "snapshot-writer")
+    /// The applied position (with its membership) that the next `compactLog` compacts to.
+    let nextLogBase = Locked<SnapshotMetadata?>(nil)
 
     public init(directory: String, options: StoreOptions = StoreOptions()) throws(KVStoreError) {
         self.directory = directory
@@ -57,7 +59,7 @@ public final class DurableStore: Sendable {
         log.lmdbDurable = { [wal] sequence in wal.lmdbHolds(through: sequence) }
         stateMachine = KVStateMachine(environment: environment, sessionLimits: options.sessionLimits)
         try stateMachine.markHistoryStart()
-        try files.recover(current: log.snapshotMetadata())
+        try files.recover(current: log.storedSnapshot)
         environment.beforeTransact = { [unowned self] () throws(KVStoreError) in try self.applyQueued(commit: true) }
     }
 

@@ -60,7 +60,8 @@ public actor NodeRuntime {
     /// may be queued to LMDB at once (see `applyCommittedMeanwhile`).
     var takesCommittedMeanwhile = false
     var snapshotInFlight = false
-    var lastSnapshotIndex: UInt64
+    /// The applied index at the last log compaction or snapshot.
+    var lastCompactionIndex: UInt64
     var lastLeader: NodeID?
     /// Members whose connection was reset for silence and not heard from since.
     var peersResetForSilence: Set<NodeID> = []
@@ -85,7 +86,7 @@ public actor NodeRuntime {
         let applied = try store.stateMachine.appliedPosition()
         self.raft = RaftNode(config: config.raftConfig(applied: applied.index), storage: store.log)
         self.lmdbApplied = applied.index
-        self.lastSnapshotIndex = store.log.snapshotMetadata().index
+        self.lastCompactionIndex = store.log.initialState().snapshot.index
         var known: [NodeID: MemberAddress] = [:]
         for member in try store.stateMachine.members() {
             if let address = MemberAddress(context: member.context) { known[member.id] = address }
@@ -464,34 +465,58 @@ public actor NodeRuntime {
         }
     }
 
+    /// Compacts the log every `snapshotEveryEntries` applied entries, and takes a snapshot
+    /// file only when a follower needs one or the current file is damaged: LMDB already
+    /// holds the applied state, and a file carries all of it, retained history included
+    /// (Docs/KVSTORE.md, "Log compaction and snapshots").
     private func maybeSnapshot() {
         let applied = raft.appliedIndex
+        let wanted = store.log.isSnapshotWanted
         // A snapshot file found damaged (before sending it) is taken again at once.
         let rebuild = store.log.isSnapshotDamaged
-        guard !snapshotInFlight, rebuild || applied >= lastSnapshotIndex + config.snapshotEveryEntries else { return }
-        if rebuild { logger.error("the snapshot file is damaged; taking a new snapshot instead of sending it") }
-        snapshotInFlight = true
-        let retain = config.entriesRetainedAfterSnapshot
-        Task {
-            do {
-                let metadata = try await store.createSnapshot(retainEntries: retain)
-                snapshotTaken(metadata)
-            } catch {
-                snapshotFailed(error)
+        guard !snapshotInFlight else { return }
+        if rebuild || wanted {
+            if rebuild { logger.error("the snapshot file is damaged; taking a new snapshot instead of sending it") }
+            snapshotInFlight = true
+            let retain = config.entriesRetainedAfterSnapshot
+            Task {
+                do {
+                    let metadata = try await store.createSnapshot(retainEntries: retain)
+                    snapshotTaken(metadata)
+                } catch {
+                    snapshotFailed(error)
+                }
+            }
+        } else if applied >= lastCompactionIndex + config.snapshotEveryEntries {
+            snapshotInFlight = true
+            let retain = config.entriesRetainedAfterSnapshot
+            Task {
+                do {
+                    try await store.compactLog(retainEntries: retain)
+                    logCompacted(at: applied)
+                } catch {
+                    snapshotFailed(error)
+                }
             }
         }
     }
 
     private func snapshotTaken(_ metadata: SnapshotMetadata) {
         snapshotInFlight = false
-        lastSnapshotIndex = metadata.index
+        lastCompactionIndex = max(lastCompactionIndex, metadata.index)
         logger.info("snapshot taken", metadata: ["index": "\(metadata.index)"])
+    }
+
+    private func logCompacted(at applied: UInt64) {
+        snapshotInFlight = false
+        lastCompactionIndex = applied
+        logger.debug("log compacted", metadata: ["first index": "\(store.log.firstIndex())"])
     }
 
     private func snapshotFailed(_ error: any Error) {
         snapshotInFlight = false
-        lastSnapshotIndex = raft.appliedIndex
-        logger.error("snapshot failed", metadata: ["error": "\(error)"])
+        lastCompactionIndex = raft.appliedIndex
+        logger.error("snapshot or log compaction failed", metadata: ["error": "\(error)"])
     }
 
     // MARK: Status

@@ -14,9 +14,11 @@ public struct RuntimeConfig: Sendable {
     public var electionTicks: Int = 30
     /// How long a client request may wait for a leader, a commit or a read index.
     public var requestTimeoutMilliseconds: Int = 3_000
-    /// Take a snapshot (and compact the log) after this many applied entries.
+    /// Compact the log after this many applied entries. A snapshot file is taken only when
+    /// a follower needs one (Docs/KVSTORE.md, "Log compaction and snapshots").
     public var snapshotEveryEntries: UInt64 = 10_000
-    /// Entries kept behind a snapshot so slightly lagging followers need no snapshot.
+    /// Entries kept behind the applied index at least, so slightly lagging followers need
+    /// no snapshot.
     public var entriesRetainedAfterSnapshot: UInt64 = 1_000
     /// Uncommitted bytes a leader accepts before refusing writes (backpressure).
     public var maxUncommittedBytes: Int = 64 << 20

@@ -31,7 +31,7 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("election-ticks"), help: "Minimum election timeout in ticks (the timeout is randomised up to twice this).") var electionTicks = 30
     @Option(name: .customLong("request-timeout-ms"), help: "How long a request may wait for a leader or a commit.") var requestTimeoutMilliseconds = 3_000
     @Option(name: .customLong("snapshot-entries"),
-            help: "Snapshot and compact the log after this many applied entries (default: 10000, or --history-revisions if larger).")
+            help: "Compact the log after this many applied entries; a snapshot is taken when a follower needs one (default: 10000).")
     var snapshotEntries: UInt64?
     @Option(name: .customLong("history-revisions"), help: "Revisions of change history kept for watches and ?revision= reads; older ones are compacted (0: no count limit).")
     var historyRevisions: UInt64 = 100_000
@@ -255,10 +255,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.maxPageBytes = maxPageBytes
         options.runtime.watchLimits.maxWatchers = maxWatchers
         options.sessionLimits = SessionLimits(results: idempotencyResults, evicted: idempotencyEvicted)
-        // A snapshot holds the retained history, so by default snapshots are spaced at least as
-        // far apart as history reaches back: each entry then pays a bounded share of snapshot
-        // work (Docs/BENCHMARKS.md, "History and watch").
-        let snapshotEvery = max(1, snapshotEntries ?? max(10_000, historyRevisions))
+        let snapshotEvery = max(1, snapshotEntries ?? 10_000)
         options.runtime.snapshotEveryEntries = snapshotEvery
         options.runtime.entriesRetainedAfterSnapshot = min(1_000, snapshotEvery / 2)
         options.runtime.historyRetention = HistoryRetention(revisions: historyRevisions, age: historyAge.flatMap(HistoryRetention.parseAge))

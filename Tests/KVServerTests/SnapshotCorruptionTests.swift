@@ -6,8 +6,8 @@ import Testing
 /// follower catches up from that one.
 @Suite("Damaged snapshot")
 struct SnapshotCorruptionTests {
-    @Test("a follower that needs a snapshot catches up although the leader's snapshot file was damaged")
-    func followerCatchesUpFromRebuiltSnapshot() async throws {
+    @Test("a node that needs a snapshot catches up although the leader's snapshot file was damaged")
+    func nodeCatchesUpFromRebuiltSnapshot() async throws {
         try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20"]) { cluster in
             let leader = try await cluster.leader()
             let lagging = try #require(cluster.followers(of: leader).first)
@@ -16,12 +16,18 @@ struct SnapshotCorruptionTests {
             for i in 0..<100 {
                 try await leader.client.putAcknowledged(String(format: "sc-%03d", i), "v\(i)")
             }
-            // The leader compacted past what the stopped follower holds, and its snapshot
-            // stays put (nothing more is written).
+            try await eventually("the leader to compact its log") { () -> Bool? in
+                try await leader.client.status().firstIndex > 1 ? true : nil
+            }
+            // The log is compacted without a snapshot file; the restarted follower lacks the
+            // compacted entries, so the leader takes one for it.
+            try lagging.start()
+            _ = try await eventually("the restarted follower to hold every key") { () -> Bool? in
+                try await lagging.client.pairs(prefix: "sc-", stale: true).count == 100 ? true : nil
+            }
+            // Nothing more is written, so that file stays the one the leader would send next.
             let snapshots = leader.dataDirectory.appendingPathComponent("snapshots")
-            let file = try await eventually("the leader's snapshot to settle") { () -> URL? in
-                let status = try await leader.client.status()
-                guard status.firstIndex > 1, status.appliedIndex == status.commitIndex else { return nil }
+            let file = try await eventually("the leader's snapshot file to settle") { () -> URL? in
                 let names = try FileManager.default.contentsOfDirectory(atPath: snapshots.path).filter { $0.hasSuffix(".snap") }
                 guard names.count == 1 else { return nil }
                 try await Task.sleep(for: .milliseconds(200))
@@ -32,14 +38,15 @@ struct SnapshotCorruptionTests {
             bytes[bytes.count / 2] ^= 0x5A
             try bytes.write(to: file)
 
-            try lagging.start()
-            let copied = try await eventually("the restarted follower to hold every key") { () -> [String: String]? in
-                let pairs = try await lagging.client.pairs(prefix: "sc-", stale: true)
+            // A new node needs a snapshot too, and the leader finds its file damaged.
+            let joiner = try cluster.startJoiner(id: "node4", via: lagging)
+            let copied = try await eventually("node4 to hold every key") { () -> [String: String]? in
+                let pairs = try await joiner.client.pairs(prefix: "sc-", stale: true)
                 return pairs.count == 100 ? pairs : nil
             }
             #expect(copied["sc-000"] == "v0" && copied["sc-099"] == "v99")
             #expect(leader.logTail(lines: 10_000).contains("snapshot file is damaged"), "the leader noticed and rebuilt it")
-            #expect(leader.isRunning && lagging.isRunning)
+            #expect(leader.isRunning && lagging.isRunning && joiner.isRunning)
         }
     }
 }

@@ -32,6 +32,8 @@ enum Schema {
         static let hardState = Array("hard_state".utf8)
         static let logStart = Array("log_start".utf8)
         static let snapshot = Array("snapshot".utf8)
+        /// Where the log was last compacted to without a snapshot file (`LMDBRaftStorage.State.base`).
+        static let logBase = Array("log_base".utf8)
         static let applied = Array("applied".utf8)
         /// The last write-ahead log record LMDB holds.
         static let walSequence = Array("wal_sequence".utf8)

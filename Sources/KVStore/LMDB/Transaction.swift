@@ -117,6 +117,28 @@ struct Cursor {
         try LMDBStatus.check(mdb_cursor_del(handle, 0), "cursor_del")
     }
 
+    /// Deletes from the first key on while keys sort before `limit`; returns how many. Keys
+    /// are compared where LMDB holds them and values are never read, so compacting a long
+    /// run (history, the log) copies nothing.
+    @discardableResult
+    func deleteLeading(before limit: [UInt8]) throws(KVStoreError) -> Int {
+        var deleted = 0
+        var k = MDB_val()
+        var v = MDB_val()
+        var code = mdb_cursor_get(handle, &k, &v, MDB_FIRST)
+        while code == 0 {
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            guard key.lexicographicallyPrecedes(limit) else { return deleted }
+            try LMDBStatus.check(mdb_cursor_del(handle, 0), "cursor_del")
+            deleted += 1
+            // From the first key again rather than trusting where a delete left the cursor
+            // (at the end of a page it may rest past the last key of that page).
+            code = mdb_cursor_get(handle, &k, &v, MDB_FIRST)
+        }
+        if code != MDB_NOTFOUND { try LMDBStatus.check(code, "cursor_get") }
+        return deleted
+    }
+
     private func move(_ op: MDB_cursor_op) throws(KVStoreError) -> Pair? {
         var k = MDB_val()
         var v = MDB_val()

@@ -9,7 +9,13 @@ import RaftCore
 public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     struct State: Sendable, Equatable {
         var hardState: HardState
+        /// The snapshot whose file `snapshots/` holds, for a follower that needs one.
         var snapshot: SnapshotMetadata
+        /// Where the log was last compacted to without a snapshot file (the index, its term
+        /// and the membership in force there; `DurableStore.compactLog`). LMDB holds the
+        /// applied state, so compacting the log needs no file: one is written only when a
+        /// follower needs it (Docs/KVSTORE.md, "Log compaction and snapshots").
+        var base: SnapshotMetadata
         /// The position just before the first entry (the compaction marker).
         var start: LogPosition
         /// The last index of LMDB's copy of the log.
@@ -65,7 +71,10 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
                 return index
             } ?? start.index
             let walSequence = try txn.get(metaDB, Schema.MetaKey.walSequence).map(LogCodec.decodeSequence) ?? 0
-            return State(hardState: hardState, snapshot: snapshot, start: start, storedLastIndex: lastIndex,
+            // Directories from before log compaction without snapshots have no base: the
+            // snapshot is where their log starts after.
+            let base = try txn.get(metaDB, Schema.MetaKey.logBase).map(LogCodec.decodeSnapshotMetadata) ?? snapshot
+            return State(hardState: hardState, snapshot: snapshot, base: base, start: start, storedLastIndex: lastIndex,
                          walSequence: walSequence)
         }
         self.shared = Locked(Shared(log: loaded))
@@ -74,21 +83,36 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
 
     // MARK: RaftStorage
 
+    /// RaftCore restarts from the newer of the snapshot and the base: it replays membership
+    /// changes from there, and the log holds every entry after either.
     public func initialState() -> (hardState: HardState, snapshot: SnapshotMetadata) {
         let s = state
-        return (s.hardState, s.snapshot)
+        return (s.hardState, s.snapshot.index >= s.base.index ? s.snapshot : s.base)
     }
 
     public func firstIndex() -> UInt64 { state.start.index + 1 }
     public func lastIndex() -> UInt64 { shared.withLock { $0.lastIndex } }
 
-    /// The snapshot RaftCore may send: `.empty` while the current one is known damaged, so
-    /// RaftCore starts no transfer of it (and does not retry one in a loop) until the
-    /// runtime has rebuilt it. Everything else asks `storedSnapshot`.
+    /// The snapshot RaftCore may send: `.empty` while the current one is known damaged, or
+    /// is older than where the log now starts (a follower given it would still lack the
+    /// entries in between), so RaftCore starts no transfer (and does not retry one in a
+    /// loop) until the runtime has taken a new one. RaftCore asks only when a follower
+    /// needs a snapshot, so an outdated one is also the signal to take it
+    /// (`isSnapshotWanted`). Everything else asks `storedSnapshot`.
     public func snapshotMetadata() -> SnapshotMetadata {
-        let snapshot = state.snapshot
-        return damagedSnapshot.current == snapshot ? .empty : snapshot
+        let s = state
+        if damagedSnapshot.current == s.snapshot { return .empty }
+        if s.snapshot.index < s.start.index {
+            snapshotWanted.withLock { $0 = true }
+            return .empty
+        }
+        return s.snapshot
     }
+
+    /// A follower needed a snapshot and the current one is older than the log's start: the
+    /// runtime takes a new one (`DurableStore.createSnapshot`). Cleared when one is published.
+    public var isSnapshotWanted: Bool { snapshotWanted.current }
+    private let snapshotWanted = Locked(false)
 
     /// The snapshot the log starts after, damaged or not.
     public var storedSnapshot: SnapshotMetadata { state.snapshot }
@@ -188,6 +212,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         damagedSnapshot.withLock { damaged in
             if let d = damaged, d.index <= position.index { damaged = nil }
         }
+        snapshotWanted.withLock { $0 = false }
     }
 
     // MARK: Writes
@@ -355,6 +380,15 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         s.logChanged = true
     }
 
+    /// Compacts the log up to `base` (see `State.base`), which the caller read from the
+    /// applied state in this transaction or earlier.
+    func compact(to base: SnapshotMetadata, _ txn: Transaction, _ s: inout State) throws(KVStoreError) {
+        guard base.index > s.start.index, base.index > s.snapshot.index else { return }
+        try compact(upTo: base.index, txn, &s)
+        try txn.put(metaDB, Schema.MetaKey.logBase, LogCodec.encode(base))
+        s.base = base
+    }
+
     /// Records a snapshot taken or received at `metadata`. The log is compacted up to
     /// `compactUpTo`, or replaced by the snapshot when that is nil (a received snapshot) or
     /// when the snapshot reaches past the log's end.
@@ -384,13 +418,9 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     }
 
     private func deleteEntries(through index: UInt64, _ txn: Transaction) throws(KVStoreError) {
-        try txn.withCursor(logDB) { c throws(KVStoreError) in
-            var pair = try c.first()
-            while let (key, _) = pair, let current = UInt64(orderedKey: key), current <= index {
-                try c.deleteCurrent()
-                pair = try c.first()
-            }
-        }
+        // Log keys are big-endian indexes, so "at or below `index`" is "before `index + 1`".
+        guard index < .max else { return try txn.clear(logDB) }
+        try txn.withCursor(logDB) { c throws(KVStoreError) in try c.deleteLeading(before: (index + 1).orderedKey) }
     }
 
     /// `RaftStorage` cannot report I/O failures, and a log that cannot be read cannot be

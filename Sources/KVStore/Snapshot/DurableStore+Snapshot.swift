@@ -36,6 +36,36 @@ extension DurableStore {
         }
     }
 
+    /// Compacts the log without writing a snapshot file (Docs/KVSTORE.md, "Log compaction
+    /// and snapshots"): LMDB holds the applied state durably, so entries it has applied are
+    /// needed only by a follower that lags; one that lags further than the log reaches is
+    /// sent a snapshot taken then (`LMDBRaftStorage.isSnapshotWanted`).
+    ///
+    /// Each call notes the applied position and the membership in force there, and compacts
+    /// to the position the previous call noted once `retainEntries` more have been applied:
+    /// the log starts exactly at a position whose membership is known (RaftCore replays
+    /// membership changes from where the log starts), and keeps at least `retainEntries`
+    /// entries behind the applied index for followers that are only a little behind.
+    public func compactLog(retainEntries: UInt64) async throws(KVStoreError) {
+        try await environment.onWriteThread { () throws(KVStoreError) in
+            try self.log.update { txn, s throws(KVStoreError) in
+                let applied = try self.stateMachine.applied(txn)
+                let conf = MemberTable.confState(try self.stateMachine.memberTable.all(txn))
+                let here = SnapshotMetadata(index: applied.index, term: applied.term, conf: conf)
+                let noted = self.nextLogBase.current
+                if let noted, noted.index <= s.start.index || noted.index > applied.index {
+                    // Outdated by a snapshot install or a restore: start over from here.
+                    self.nextLogBase.withLock { $0 = here }
+                } else if let noted, applied.index - noted.index >= retainEntries {
+                    try self.log.compact(to: noted, txn, &s)
+                    self.nextLogBase.withLock { $0 = here }
+                } else if noted == nil {
+                    self.nextLogBase.withLock { $0 = here }
+                }
+            }
+        }
+    }
+
     /// Replaces the state machine and the log with the fully staged snapshot `metadata`.
     /// The restore is one transaction: a crash leaves the old state or the new, never a mix,
     /// and a staged file that fails its checksum leaves the old state in place.

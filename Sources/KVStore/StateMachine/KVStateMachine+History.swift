@@ -101,13 +101,7 @@ extension KVStateMachine {
         if revision <= compacted { throw .compacted(compactRevision: compacted) }
         if revision >= index { throw .futureRevision(requested: revision, current: index &- 1) }
         let limit = EventPosition(revision: revision &+ 1, offset: 0).key
-        try txn.withCursor(history) { c throws(KVStoreError) in
-            var pair = try c.first()
-            while let (key, _) = pair, key.lexicographicallyPrecedes(limit) {
-                try c.deleteCurrent()
-                pair = try c.first()
-            }
-        }
+        try txn.withCursor(history) { c throws(KVStoreError) in try c.deleteLeading(before: limit) }
         try txn.put(meta, Schema.MetaKey.compactRevision, revision.orderedKey)
         uncommitted.record(compactRevision: revision)
     }
