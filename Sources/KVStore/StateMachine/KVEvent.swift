@@ -26,9 +26,12 @@ public struct KVEvent: Sendable, Equatable {
     }
 
     static func deletion(of previous: KVRecord, at revision: UInt64, expired: Bool) -> KVEvent {
-        KVEvent(kind: .delete,
-                record: KVRecord(key: previous.key, value: [], revision: revision, createRevision: 0, version: 0),
-                previous: previous, expired: expired)
+        KVEvent(kind: .delete, record: deletionRecord(key: previous.key, at: revision), previous: previous, expired: expired)
+    }
+
+    /// A delete event's record: the key, no value, the delete's revision, the rest 0.
+    static func deletionRecord(key: String, at revision: UInt64) -> KVRecord {
+        KVRecord(key: key, value: [], revision: revision, createRevision: 0, version: 0)
     }
 
     /// `history` value: `[1][kind u8][flags u8][key u16-prefixed][record (kv layout), u32-prefixed]

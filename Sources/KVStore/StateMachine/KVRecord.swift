@@ -41,25 +41,45 @@ public struct KVRecord: Sendable, Equatable {
     static let layoutVersion: UInt8 = 3
 
     init(key: [UInt8], stored: [UInt8]) throws(KVStoreError) {
-        self.init(key: String(decoding: key, as: UTF8.self), value: [], revision: 0)
         var r = ByteReader(stored, what: "kv value")
-        switch try r.u8() {
-        case 1:
-            revision = try r.u64()
-            createRevision = revision
-        case 2:
-            revision = try r.u64()
-            createRevision = try r.u64()
-            version = try r.u64()
-            lease = try r.u64()
-        case 3:
-            revision = try r.varint()
-            createRevision = try r.varint()
-            version = try r.varint()
-            lease = try r.varint()
-        default:
-            throw .corrupt("kv value: unknown version")
+        let header = try Header(&r)
+        self.init(key: String(decoding: key, as: UTF8.self), value: r.rest(), revision: header.revision,
+                  createRevision: header.createRevision, version: header.version, lease: header.lease)
+    }
+
+    /// A stored record's numbers without its key and value, for a writer that needs only
+    /// those (the next version, the create revision to keep, the lease to detach from).
+    struct Header: Equatable {
+        var revision: UInt64
+        var createRevision: UInt64
+        var version: UInt64
+        var lease: UInt64
+
+        init(stored: [UInt8]) throws(KVStoreError) {
+            var r = ByteReader(stored, what: "kv value")
+            try self.init(&r)
         }
-        value = r.rest()
+
+        fileprivate init(_ r: inout ByteReader) throws(KVStoreError) {
+            switch try r.u8() {
+            case 1:
+                revision = try r.u64()
+                createRevision = revision
+                version = 1
+                lease = 0
+            case 2:
+                revision = try r.u64()
+                createRevision = try r.u64()
+                version = try r.u64()
+                lease = try r.u64()
+            case 3:
+                revision = try r.varint()
+                createRevision = try r.varint()
+                version = try r.varint()
+                lease = try r.varint()
+            default:
+                throw .corrupt("kv value: unknown version")
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ extension KVStateMachine {
     /// ends inside a revision, so it may hold more when the last revision has several events.
     /// Throws `compacted` when events after `revision` are no longer all retained.
     public func events(after revision: UInt64, limit: Int) throws(KVStoreError) -> [KVEvent] {
-        let pending = uncommitted.events(after: revision)
+        let pending = try uncommitted.events(after: revision)
         let pendingCompaction = uncommitted.compactRevision ?? 0
         let db = history
         let (stored, complete) = try environment.read { txn throws(KVStoreError) -> ([KVEvent], Bool) in
@@ -68,7 +68,7 @@ extension KVStateMachine {
         if revision > current { throw .futureRevision(requested: revision, current: current) }
         let keyBytes = Array(key.utf8)
         // Taken before the read transaction opens, so nothing that commits meanwhile is missed.
-        let pending = uncommitted.history(of: key, after: revision)
+        let pending = try uncommitted.history(of: key, after: revision)
         let pendingCompaction = uncommitted.compactRevision ?? 0
         let db = history
         let table = kv

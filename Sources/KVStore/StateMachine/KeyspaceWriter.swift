@@ -24,47 +24,50 @@ struct KeyspaceWriter {
 
     /// The key as this transaction sees it (including its own earlier changes).
     func current(_ key: String) throws(KVStoreError) -> KVRecord? {
-        try stored(Array(key.utf8))?.record
+        let bytes = Array(key.utf8)
+        return try txn.get(kv, bytes).map { stored throws(KVStoreError) in try KVRecord(key: bytes, stored: stored) }
     }
 
-    /// The key's record, and its bytes as the `kv` database holds them.
-    private func stored(_ key: [UInt8]) throws(KVStoreError) -> (record: KVRecord, bytes: [UInt8])? {
+    /// The key's stored bytes (in the current layout: an older one is re-encoded, so every
+    /// replica writes the same event bytes whatever layout its copy of the key was in) and
+    /// the record's numbers. The value is not copied out: a write needs only the numbers.
+    private func stored(_ key: [UInt8]) throws(KVStoreError) -> (bytes: [UInt8], header: KVRecord.Header)? {
         guard let bytes = try txn.get(kv, key) else { return nil }
-        return (try KVRecord(key: key, stored: bytes), bytes)
+        if bytes.first == KVRecord.layoutVersion { return (bytes, try KVRecord.Header(stored: bytes)) }
+        let record = try KVRecord(key: key, stored: bytes)
+        return (record.encodedValue(), try KVRecord.Header(stored: bytes))
     }
 
     /// Writes `value` with `lease` (0: none; the caller checked that the lease exists).
     @discardableResult
     mutating func put(_ key: String, _ value: [UInt8], lease: UInt64 = 0) throws(KVStoreError) -> KVRecord {
         let keyBytes = Array(key.utf8)
-        let stored = try stored(keyBytes)
-        let previous = stored?.record
+        let previous = try stored(keyBytes)
         let record = KVRecord(key: key, value: value, revision: revision,
-                              createRevision: previous?.createRevision ?? revision,
-                              version: (previous?.version ?? 0) &+ 1, lease: lease)
-        if let old = previous?.lease, old != 0, old != lease { try detach(key, from: old) }
-        if lease != 0, previous?.lease != lease {
+                              createRevision: previous?.header.createRevision ?? revision,
+                              version: (previous?.header.version ?? 0) &+ 1, lease: lease)
+        let previousLease = previous?.header.lease ?? 0
+        if previousLease != 0, previousLease != lease { try detach(key, from: previousLease) }
+        if lease != 0, previousLease != lease {
             try leases.attach(key, to: lease, txn)
             uncommitted.record(lease: lease, key: key, attached: true)
         }
         let encoded = record.encodedValue()
         try txn.put(kv, keyBytes, encoded)
-        // The event is built from the bytes at hand; a record still in the version 1 layout
-        // is written in the current one, as any other writer of the event would write it.
-        let previousBytes = stored.map { $0.bytes.first == KVRecord.layoutVersion ? $0.bytes : $0.record.encodedValue() }
-        let event = KVEvent(kind: .put, record: record, previous: previous)
-        try append(event, encoded: KVEvent.encoded(kind: .put, key: key, record: encoded, previous: previousBytes), key: key, record: record)
+        try append(KVEvent.encoded(kind: .put, key: key, record: encoded, previous: previous?.bytes), key: key, record: record)
         return record
     }
 
     /// Returns whether the key existed.
     @discardableResult
     mutating func delete(_ key: String, expired: Bool = false) throws(KVStoreError) -> Bool {
-        guard let previous = try current(key) else { return false }
-        if previous.lease != 0 { try detach(key, from: previous.lease) }
-        try txn.delete(kv, Array(key.utf8))
-        let event = KVEvent.deletion(of: previous, at: revision, expired: expired)
-        try append(event, encoded: event.encoded(), key: key, record: nil)
+        let keyBytes = Array(key.utf8)
+        guard let previous = try stored(keyBytes) else { return false }
+        if previous.header.lease != 0 { try detach(key, from: previous.header.lease) }
+        try txn.delete(kv, keyBytes)
+        let deletion = KVEvent.deletionRecord(key: key, at: revision)
+        try append(KVEvent.encoded(kind: .delete, key: key, record: deletion.encodedValue(), previous: previous.bytes,
+                                   expired: expired), key: key, record: nil)
         return true
     }
 
@@ -101,9 +104,9 @@ struct KeyspaceWriter {
     /// Events are keyed in the order they happen (revisions rise with the log index, offsets
     /// within one), so each goes at the end of `history`: `append` lets LMDB skip the search
     /// and fill pages whole instead of splitting them in half.
-    private mutating func append(_ event: KVEvent, encoded: [UInt8], key: String, record: KVRecord?) throws(KVStoreError) {
-        try txn.put(history, EventPosition(revision: revision, offset: offset).key, encoded, append: true)
+    private mutating func append(_ event: [UInt8], key: String, record: KVRecord?) throws(KVStoreError) {
+        try txn.put(history, EventPosition(revision: revision, offset: offset).key, event, append: true)
         offset &+= 1
-        uncommitted.record(key, record, event: event)
+        uncommitted.record(key, record, event: event, at: revision)
     }
 }

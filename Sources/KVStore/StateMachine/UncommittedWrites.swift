@@ -1,5 +1,6 @@
 /// What the LMDB write transaction that is still open has applied: the keys it wrote with
-/// what they now hold (nil: deleted), their history events, and the leases it granted,
+/// what they now hold (nil: deleted), their history events (as the bytes written to
+/// `history`, decoded only when read: most are never read before the commit), and the leases it granted,
 /// revoked or attached keys to, so that local reads see an applied write before its commit.
 ///
 /// Why: applied batches wait in one open transaction for up to `ApplyQueue.commitDelay`
@@ -17,7 +18,7 @@ final class UncommittedWrites: Sendable {
     private struct Pending {
         var keys: [ByteKey: KVRecord?] = [:]
         /// In the order they were applied.
-        var events: [KVEvent] = []
+        var events: [(revision: UInt64, encoded: [UInt8])] = []
         var leases: [UInt64: LeaseRecord?] = [:]
         /// Lease id → key → attached (true) or detached (false).
         var leaseKeys: [UInt64: [ByteKey: Bool]] = [:]
@@ -28,10 +29,11 @@ final class UncommittedWrites: Sendable {
 
     private let pending = Locked(Pending())
 
-    func record(_ key: String, _ record: KVRecord?, event: KVEvent) {
+    /// `event` is the encoded `KVEvent` of this change, at `revision`.
+    func record(_ key: String, _ record: KVRecord?, event: [UInt8], at revision: UInt64) {
         pending.withLock {
             $0.keys[ByteKey(key)] = .some(record)
-            $0.events.append(event)
+            $0.events.append((revision, event))
         }
     }
 
@@ -68,21 +70,28 @@ final class UncommittedWrites: Sendable {
     }
 
     /// The open transaction's events after `revision`, in order.
-    func events(after revision: UInt64) -> [KVEvent] {
-        pending.withLock { pending in
+    func events(after revision: UInt64) throws(KVStoreError) -> [KVEvent] {
+        let encoded = pending.withLock { pending -> ArraySlice<(revision: UInt64, encoded: [UInt8])> in
             guard let first = pending.events.firstIndex(where: { $0.revision > revision }) else { return [] }
-            return Array(pending.events[first...])
+            return pending.events[first...]
         }
+        var events: [KVEvent] = []
+        events.reserveCapacity(encoded.count)
+        for event in encoded { events.append(try KVEvent(decoding: event.encoded)) }
+        return events
     }
 
     /// Taken under one lock: the open transaction's first event on `key` after `revision`,
     /// and what the key holds in it (`.some(nil)`: deleted; nil: untouched).
-    func history(of key: String, after revision: UInt64) -> (next: KVEvent?, current: KVRecord??) {
+    func history(of key: String, after revision: UInt64) throws(KVStoreError) -> (next: KVEvent?, current: KVRecord??) {
         let bytes = ByteKey(key)
-        return pending.withLock { pending in
-            let next = pending.events.first { $0.revision > revision && ByteKey($0.key) == bytes }
-            return (next, pending.keys.isEmpty ? nil : pending.keys[bytes])
+        let (next, current) = pending.withLock { pending in
+            let next = pending.events.first {
+                $0.revision > revision && KVEvent.key(ofEncoded: $0.encoded)?.elementsEqual(key.utf8) == true
+            }
+            return (next?.encoded, pending.keys.isEmpty ? nil : pending.keys[bytes])
         }
+        return (try next.map { encoded throws(KVStoreError) in try KVEvent(decoding: encoded) }, current)
     }
 
     func lease(_ id: UInt64) -> LeaseRecord?? {
