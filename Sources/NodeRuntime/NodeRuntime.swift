@@ -487,7 +487,7 @@ public actor NodeRuntime {
                     snapshotFailed(error)
                 }
             }
-        } else if applied >= lastCompactionIndex + config.snapshotEveryEntries {
+        } else if applied >= lastCompactionIndex, applied - lastCompactionIndex >= config.snapshotEveryEntries {
             snapshotInFlight = true
             let retain = config.entriesRetainedAfterSnapshot
             Task {
