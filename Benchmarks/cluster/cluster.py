@@ -11,6 +11,8 @@ them before it returns (also on Ctrl-C), and appends its figures as JSON lines t
         makes the CA and node certificates in DIR)
     cluster.py throughput --kv-bin BIN --baseline-bin OLD --work DIR --results FILE [--ab-rounds 3]
         (two kv-node binaries, alternating round by round, instead of etcd)
+    cluster.py throughput ... --etcd-native
+        (also etcd through its own Go client over gRPC, beside its JSON gateway; etcdnative.py)
     cluster.py throughput ... --ops cas [--cas-read always|conflict] [--cas-keys K]
         (compare-and-swap: read-modify-write with If-Match / etcd txn; cas.py)
     cluster.py watch-fanout --kv-bin BIN --work DIR --results FILE [--watchers 1000]
@@ -31,6 +33,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -41,6 +44,7 @@ import threading
 import time
 
 import cas  # noqa: E402  (throughput --ops cas, Benchmarks/cluster/cas.py)
+import etcdnative  # noqa: E402  (throughput --etcd-native, Benchmarks/cluster/etcdnative.py)
 import partition  # noqa: E402  (the partition phase, Benchmarks/cluster/partition.py)
 import watchfanout  # noqa: E402  (the watch-fanout phase, Benchmarks/cluster/watchfanout.py)
 
@@ -458,11 +462,17 @@ def parse_wrk(stdout, stderr=""):
 
 
 def wrk(url, script, connections, seconds, env=None):
-    """Runs wrk with one of our scripts; returns the numbers its done() printed."""
+    """Runs wrk with one of our scripts; returns the numbers its done() printed, and wrk's
+    own CPU seconds (`client_cpu_s`: on two cores the load generator competes with the
+    servers). Only wrk ends during the run, so the children's usage grows by wrk's alone."""
     argv, threads = wrk_argv(url, script, connections, seconds)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(argv, capture_output=True, text=True,
                          env=dict(os.environ, BENCH_THREADS=str(threads), **(env or {})))
-    return parse_wrk(out.stdout, out.stderr)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    fields = parse_wrk(out.stdout, out.stderr)
+    fields["client_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return fields
 
 
 async def _put_stream(host, port, system, keys, connections, counts):
@@ -577,6 +587,10 @@ def phase_throughput(args):
             targets = [("kv-node", "leader", kv), ("kv-node", "follower", kv), ("etcd", "leader", other)]
         if args.etcd_follower and not ab:
             targets.append(("etcd", "follower", other))
+        if args.etcd_native and not ab:
+            # etcd through its own Go client over gRPC, beside the same cluster's gateway.
+            loader = etcdnative.build(args.work)
+            targets.append((etcdnative.SYSTEM, "leader", other))
         # Interleave the systems at each step, so a noisy neighbour hurts both alike.
         for op in [o for o in ["write", "read", "stale read", "cas"] if o in args.ops.split(",")]:
             for n in conns:
@@ -588,13 +602,16 @@ def phase_throughput(args):
                         continue
                     url = "http://%s:%d" % (member.host, member.port)
                     script = cluster.scripts[op]
+                    native = system == etcdnative.SYSTEM
+                    load = (lambda seconds: etcdnative.run(loader, member, op, n, seconds, args.keyspace)) if native \
+                        else (lambda seconds: wrk(url, script, n, seconds))
                     if args.warmup:
-                        wrk(url, script, n, args.warmup)
+                        load(args.warmup)
                     before_metrics = cluster.metrics(leader)
                     follower_metrics = [cluster.metrics(m) for m in cluster.members if m is not leader]
                     term0 = cluster.term()
                     cpu0 = cluster.cpu()
-                    r = wrk(url, script, n, args.duration)
+                    r = load(args.duration)
                     cpu1 = cluster.cpu()
                     term1 = cluster.term()
                     after_metrics = cluster.metrics(leader)
@@ -605,7 +622,7 @@ def phase_throughput(args):
                               "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000,
                               "p99_ms": r["p99_us"] / 1000, "max_ms": r["max_us"] / 1000,
                               "non2xx": r["non2xx"], "socket_errors": r["errors"] - r["non2xx"],
-                              "term_before": term0, "term_after": term1,
+                              "term_before": term0, "term_after": term1, "client_cpu_s": r.get("client_cpu_s"),
                               "cpu_s": cpu1 - cpu0, "cpu_us_per_op": (cpu1 - cpu0) * 1e6 / ok if ok else None,
                               "leader_delta": {k: after_metrics.get(k, 0) - v for k, v in before_metrics.items()},
                               "follower_delta": [{k: a.get(k, 0) - v for k, v in b.items()}
@@ -964,6 +981,7 @@ def report(args):
         out.append("Idle CPU of the whole 3-member cluster (user+system over 5 s, in cores): "
                    + ", ".join("%s %.3f" % (r["system"], r["idle_cores"]) for r in fp if "idle_cores" in r))
         out.append("")
+    out += etcdnative.report(records)
     out += ab_report(records)
     out += cas_report(records)
     out += watchfanout.report(records)
@@ -975,7 +993,7 @@ def report(args):
 def ab_report(records):
     """Rounds of an A/B throughput run (--baseline-bin or --peer-tls), one row per system."""
     tp = [r for r in records if r["kind"] == "throughput"]
-    if not any(r["system"] not in ("kv-node", "etcd") for r in tp):
+    if not any(r["system"] not in ("kv-node", "etcd", etcdnative.SYSTEM) for r in tp):
         return []
     out = ["A/B rounds (req/s per round, in the order run; CPU us per request):", "",
            "| operation | conns | via | system | rounds | mean | CPU us/op |", "| --- | ---: | --- | --- | --- | ---: | ---: |"]
@@ -1023,6 +1041,8 @@ def main():
     p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     p.add_argument("--keyspace", type=int, default=10000)
     p.add_argument("--etcd-follower", action="store_true", help="also drive etcd through a follower")
+    p.add_argument("--etcd-native", action="store_true", help="also drive etcd through its own Go client over gRPC "
+                   "(etcdnative.py builds Benchmarks/cluster/etcdload; needs golang-go and golang-etcd-server-dev)")
     p.add_argument("--peer-tls", metavar="DIR", help="throughput: compare kv-node with peer mutual TLS "
                    "(certificates made with openssl in DIR) against plaintext kv-node, instead of etcd")
     p.add_argument("--baseline-bin", metavar="BIN", help="throughput: compare --kv-bin against this kv-node binary "

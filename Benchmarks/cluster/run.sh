@@ -17,6 +17,8 @@
 #   --phases ...,watch-fanout  1,000 SSE watchers on one prefix while 1,000 writes/s flow
 #                         (--watch-seconds 10), kv-node then etcd
 #   --etcd-follower       also drive etcd through a follower
+#   --etcd-native         also drive etcd through its own Go client over gRPC (etcdload;
+#                         needs: apt-get install -y golang-go golang-etcd-server-dev)
 #   --no-build            use the existing .build/release/kv-node
 #
 # Results go to .build/cluster-bench/<time>/ (results.jsonl, report.md, perf-*.txt). Every
@@ -41,8 +43,9 @@ while [ $# -gt 0 ]; do
     --partition-seconds) extra_partition=(--partition-seconds "$2"); shift ;;
     --watch-seconds) extra_watch=(--watch-seconds "$2"); shift ;;
     --etcd-follower) extra+=(--etcd-follower) ;;
+    --etcd-native) extra+=(--etcd-native) ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -53,6 +56,9 @@ missing=()
 for tool in swift etcd wrk python3 du; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+if [[ " ${extra[*]} " == *" --etcd-native "* ]] && ! command -v go >/dev/null; then
+  missing+=("go (apt-get install -y golang-go golang-etcd-server-dev)")
+fi
 if [[ ",$phases," == *",profile,"* ]] && ! command -v perf >/dev/null; then
   missing+=(perf)
 fi
