@@ -41,8 +41,9 @@ public final class DurableStore: Sendable {
     let files: SnapshotFiles
     /// Writes snapshot files so that a long snapshot never holds up the write thread.
     let snapshotThread = SerialThread(name: "snapshot-writer")
-    /// The applied position (with its membership) that the next `compactLog` compacts to.
-    let nextLogBase = Locked<SnapshotMetadata?>(nil)
+    /// Applied positions (with their membership) noted by `compactLog`, oldest first: where
+    /// later calls may compact the log to.
+    let notedLogBases = Locked<[SnapshotMetadata]>([])
 
     public init(directory: String, options: StoreOptions = StoreOptions()) throws(KVStoreError) {
         self.directory = directory

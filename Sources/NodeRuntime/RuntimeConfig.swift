@@ -17,8 +17,8 @@ public struct RuntimeConfig: Sendable {
     /// Compact the log after this many applied entries. A snapshot file is taken only when
     /// a follower needs one (Docs/KVSTORE.md, "Log compaction and snapshots").
     public var snapshotEveryEntries: UInt64 = 10_000
-    /// Entries kept behind the applied index at least, so slightly lagging followers need
-    /// no snapshot.
+    /// Entries kept behind the applied index at least, so followers that fell behind by
+    /// fewer need no snapshot (kv-node: as many as `--history-revisions`).
     public var entriesRetainedAfterSnapshot: UInt64 = 1_000
     /// Uncommitted bytes a leader accepts before refusing writes (backpressure).
     public var maxUncommittedBytes: Int = 64 << 20

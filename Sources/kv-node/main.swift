@@ -255,9 +255,11 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.maxPageBytes = maxPageBytes
         options.runtime.watchLimits.maxWatchers = maxWatchers
         options.sessionLimits = SessionLimits(results: idempotencyResults, evicted: idempotencyEvicted)
-        let snapshotEvery = max(1, snapshotEntries ?? 10_000)
-        options.runtime.snapshotEveryEntries = snapshotEvery
-        options.runtime.entriesRetainedAfterSnapshot = min(1_000, snapshotEvery / 2)
+        options.runtime.snapshotEveryEntries = max(1, snapshotEntries ?? 10_000)
+        // A snapshot carries the whole retained history, so a follower that lacks fewer
+        // entries than history keeps revisions is sent less as entries than as a snapshot:
+        // the log keeps that many (Docs/KVSTORE.md, "Log compaction and snapshots").
+        options.runtime.entriesRetainedAfterSnapshot = historyRevisions > 0 ? historyRevisions : 100_000
         options.runtime.historyRetention = HistoryRetention(revisions: historyRevisions, age: historyAge.flatMap(HistoryRetention.parseAge))
         try await NodeServer.run(options, logger: logger)
     }

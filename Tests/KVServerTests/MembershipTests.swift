@@ -7,7 +7,7 @@ import Testing
 struct MembershipTests {
     @Test("a fourth node joins via a follower after compaction, gets a snapshot, becomes a voter, and is removed")
     func joinAfterCompactionThenRemove() async throws {
-        try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20"]) { cluster in
+        try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20", "--history-revisions", "10"]) { cluster in
             let leader = try await cluster.leader()
             for i in 0..<100 {
                 try await leader.client.putAcknowledged(String(format: "mb-%03d", i), "v\(i)")

@@ -8,7 +8,7 @@ import Testing
 struct SnapshotCorruptionTests {
     @Test("a node that needs a snapshot catches up although the leader's snapshot file was damaged")
     func nodeCatchesUpFromRebuiltSnapshot() async throws {
-        try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20"]) { cluster in
+        try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20", "--history-revisions", "10"]) { cluster in
             let leader = try await cluster.leader()
             let lagging = try #require(cluster.followers(of: leader).first)
             #expect(try await lagging.terminate() == 0)

@@ -24,7 +24,7 @@ struct LogCompactionTests {
         _ = try await store.stateMachine.apply(Array(entries))
     }
 
-    @Test("compaction goes to the position noted one call earlier, once enough entries followed, and writes no file")
+    @Test("compaction goes to the newest noted position at least the retained entries behind, and writes no file")
     func compactsToTheNotedPosition() async throws {
         try await withStore { store, dir in
             let entries = Self.log(300)
@@ -38,13 +38,17 @@ struct LogCompactionTests {
 
             try await Self.persistAndApply(entries[130..<200], to: store)
             try await store.compactLog(retainEntries: 50)
-            #expect(store.log.firstIndex() == 101, "compacted to 100, the position noted first")
-            #expect(try store.log.term(at: 100) == entries[99].term)
-            #expect(try store.log.entries(from: 101, to: 201, maxBytes: .max) == Array(entries[100..<200]))
+            #expect(store.log.firstIndex() == 131, "compacted to 130: 100 and 130 are both 50 behind 200, 130 is newer")
+            #expect(try store.log.term(at: 130) == entries[129].term)
+            #expect(try store.log.entries(from: 131, to: 201, maxBytes: .max) == Array(entries[130..<200]))
 
             let restart = store.log.initialState().snapshot
-            #expect(restart == SnapshotMetadata(index: 100, term: entries[99].term, conf: ConfState(voters: ["n1", "n2"])),
+            #expect(restart == SnapshotMetadata(index: 130, term: entries[129].term, conf: ConfState(voters: ["n1", "n2"])),
                     "RaftCore restarts from the base, with the membership in force there")
+
+            try await Self.persistAndApply(entries[200..<220], to: store)
+            try await store.compactLog(retainEntries: 50)
+            #expect(store.log.firstIndex() == 131, "200 is only 20 behind 220")
             #expect(store.log.storedSnapshot == .empty)
             let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/snapshots")
             #expect(files.isEmpty, "no snapshot file: \(files)")

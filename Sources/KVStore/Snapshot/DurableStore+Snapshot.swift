@@ -42,26 +42,25 @@ extension DurableStore {
     /// sent a snapshot taken then (`LMDBRaftStorage.isSnapshotWanted`).
     ///
     /// Each call notes the applied position and the membership in force there, and compacts
-    /// to the position the previous call noted once `retainEntries` more have been applied:
-    /// the log starts exactly at a position whose membership is known (RaftCore replays
-    /// membership changes from where the log starts), and keeps at least `retainEntries`
-    /// entries behind the applied index for followers that are only a little behind.
+    /// to the newest noted position that is at least `retainEntries` behind the applied
+    /// index: the log starts exactly at a position whose membership is known (RaftCore
+    /// replays membership changes from where the log starts), and keeps at least
+    /// `retainEntries` entries for followers that fell behind.
     public func compactLog(retainEntries: UInt64) async throws(KVStoreError) {
         try await environment.onWriteThread { () throws(KVStoreError) in
             try self.log.update { txn, s throws(KVStoreError) in
                 let applied = try self.stateMachine.applied(txn)
                 let conf = MemberTable.confState(try self.stateMachine.memberTable.all(txn))
                 let here = SnapshotMetadata(index: applied.index, term: applied.term, conf: conf)
-                let noted = self.nextLogBase.current
-                if let noted, noted.index <= s.start.index || noted.index > applied.index {
-                    // Outdated by a snapshot install or a restore: start over from here.
-                    self.nextLogBase.withLock { $0 = here }
-                } else if let noted, applied.index - noted.index >= retainEntries {
-                    try self.log.compact(to: noted, txn, &s)
-                    self.nextLogBase.withLock { $0 = here }
-                } else if noted == nil {
-                    self.nextLogBase.withLock { $0 = here }
+                var noted = self.notedLogBases.current
+                // Positions a snapshot install or restore left behind are of no use.
+                noted.removeAll { $0.index <= s.start.index || $0.index > applied.index }
+                if let base = noted.last(where: { applied.index - $0.index >= retainEntries }) {
+                    try self.log.compact(to: base, txn, &s)
+                    noted.removeAll { $0.index <= base.index }
                 }
+                if noted.last?.index != here.index { noted.append(here) }
+                self.notedLogBases.withLock { $0 = noted }
             }
         }
     }
