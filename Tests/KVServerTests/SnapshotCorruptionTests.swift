@@ -8,7 +8,10 @@ import Testing
 struct SnapshotCorruptionTests {
     @Test("a node that needs a snapshot catches up although the leader's snapshot file was damaged")
     func nodeCatchesUpFromRebuiltSnapshot() async throws {
-        try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20", "--history-revisions", "10"]) { cluster in
+        // Snapshots are taken by the leader when a node needs one, so the test follows the
+        // leader's file: 2-4 s election timeouts keep leadership where it is on a loaded machine.
+        try await TestCluster.with(size: 3, arguments: ["--snapshot-entries", "20", "--history-revisions", "10",
+                                                        "--election-ticks", "200"]) { cluster in
             let leader = try await cluster.leader()
             let lagging = try #require(cluster.followers(of: leader).first)
             #expect(try await lagging.terminate() == 0)
@@ -26,7 +29,8 @@ struct SnapshotCorruptionTests {
                 try await lagging.client.pairs(prefix: "sc-", stale: true).count == 100 ? true : nil
             }
             // Nothing more is written, so that file stays the one the leader would send next.
-            let snapshots = leader.dataDirectory.appendingPathComponent("snapshots")
+            let sender = try await cluster.leader()
+            let snapshots = sender.dataDirectory.appendingPathComponent("snapshots")
             let file = try await eventually("the leader's snapshot file to settle") { () -> URL? in
                 let names = try FileManager.default.contentsOfDirectory(atPath: snapshots.path).filter { $0.hasSuffix(".snap") }
                 guard names.count == 1 else { return nil }
@@ -45,8 +49,8 @@ struct SnapshotCorruptionTests {
                 return pairs.count == 100 ? pairs : nil
             }
             #expect(copied["sc-000"] == "v0" && copied["sc-099"] == "v99")
-            #expect(leader.logTail(lines: 10_000).contains("snapshot file is damaged"), "the leader noticed and rebuilt it")
-            #expect(leader.isRunning && lagging.isRunning && joiner.isRunning)
+            #expect(sender.logTail(lines: 10_000).contains("snapshot file is damaged"), "the leader noticed and rebuilt it")
+            #expect(sender.isRunning && lagging.isRunning && joiner.isRunning)
         }
     }
 }
