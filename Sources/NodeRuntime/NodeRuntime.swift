@@ -470,33 +470,26 @@ public actor NodeRuntime {
     /// holds the applied state, and a file carries all of it, retained history included
     /// (Docs/KVSTORE.md, "Log compaction and snapshots").
     private func maybeSnapshot() {
+        guard !snapshotInFlight else { return }
         let applied = raft.appliedIndex
-        let wanted = store.log.isSnapshotWanted
         // A snapshot file found damaged (before sending it) is taken again at once.
         let rebuild = store.log.isSnapshotDamaged
-        guard !snapshotInFlight else { return }
-        if rebuild || wanted {
-            if rebuild { logger.error("the snapshot file is damaged; taking a new snapshot instead of sending it") }
-            snapshotInFlight = true
-            let retain = config.entriesRetainedAfterSnapshot
-            Task {
-                do {
-                    let metadata = try await store.createSnapshot(retainEntries: retain)
-                    snapshotTaken(metadata)
-                } catch {
-                    snapshotFailed(error)
-                }
-            }
-        } else if applied >= lastCompactionIndex, applied - lastCompactionIndex >= config.snapshotEveryEntries {
-            snapshotInFlight = true
-            let retain = config.entriesRetainedAfterSnapshot
-            Task {
-                do {
+        let takeSnapshot = rebuild || store.log.isSnapshotWanted
+        guard takeSnapshot || (applied >= lastCompactionIndex && applied - lastCompactionIndex >= config.snapshotEveryEntries)
+        else { return }
+        if rebuild { logger.error("the snapshot file is damaged; taking a new snapshot instead of sending it") }
+        snapshotInFlight = true
+        let retain = config.entriesRetainedAfterSnapshot
+        Task {
+            do {
+                if takeSnapshot {
+                    snapshotTaken(try await store.createSnapshot(retainEntries: retain))
+                } else {
                     try await store.compactLog(retainEntries: retain)
                     logCompacted(at: applied)
-                } catch {
-                    snapshotFailed(error)
                 }
+            } catch {
+                snapshotFailed(error)
             }
         }
     }

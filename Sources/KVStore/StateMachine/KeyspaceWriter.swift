@@ -33,9 +33,9 @@ struct KeyspaceWriter {
     /// the record's numbers. The value is not copied out: a write needs only the numbers.
     private func stored(_ key: [UInt8]) throws(KVStoreError) -> (bytes: [UInt8], header: KVRecord.Header)? {
         guard let bytes = try txn.get(kv, key) else { return nil }
-        if bytes.first == KVRecord.layoutVersion { return (bytes, try KVRecord.Header(stored: bytes)) }
-        let record = try KVRecord(key: key, stored: bytes)
-        return (record.encodedValue(), try KVRecord.Header(stored: bytes))
+        let header = try KVRecord.Header(stored: bytes)
+        if bytes.first == KVRecord.layoutVersion { return (bytes, header) }
+        return (try KVRecord(key: key, stored: bytes).encodedValue(), header)
     }
 
     /// Writes `value` with `lease` (0: none; the caller checked that the lease exists).
