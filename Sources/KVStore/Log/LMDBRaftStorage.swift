@@ -35,6 +35,10 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     struct Shared {
         var log: State
         var unmirrored = UnmirroredEntries()
+        /// RaftCore asked for a snapshot to send while the current one was older than the
+        /// log's start. Set and cleared under the same lock as `log`, so a request that saw
+        /// the old snapshot cannot leave it set after a new one is in place.
+        var snapshotWanted = false
 
         /// The log's last index, counting what only the write-ahead log holds yet.
         var lastIndex: UInt64 { unmirrored.lastUnmirroredIndex ?? log.storedLastIndex }
@@ -100,19 +104,18 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
     /// needs a snapshot, so an outdated one is also the signal to take it
     /// (`isSnapshotWanted`). Everything else asks `storedSnapshot`.
     public func snapshotMetadata() -> SnapshotMetadata {
-        let s = state
-        if damagedSnapshot.current == s.snapshot { return .empty }
-        if s.snapshot.index < s.start.index {
-            snapshotWanted.withLock { $0 = true }
-            return .empty
+        let (snapshot, outdated) = shared.withLock { s -> (SnapshotMetadata, Bool) in
+            let outdated = s.log.snapshot.index < s.log.start.index
+            if outdated { s.snapshotWanted = true }
+            return (s.log.snapshot, outdated)
         }
-        return s.snapshot
+        return outdated || damagedSnapshot.current == snapshot ? .empty : snapshot
     }
 
     /// A follower needed a snapshot and the current one is older than the log's start: the
-    /// runtime takes a new one (`DurableStore.createSnapshot`). Cleared when one is published.
-    public var isSnapshotWanted: Bool { snapshotWanted.current }
-    private let snapshotWanted = Locked(false)
+    /// runtime takes a new one (`DurableStore.createSnapshot`). Cleared once a new snapshot
+    /// is in place.
+    public var isSnapshotWanted: Bool { shared.withLock { $0.snapshotWanted } }
 
     /// The snapshot the log starts after, damaged or not.
     public var storedSnapshot: SnapshotMetadata { state.snapshot }
@@ -212,7 +215,6 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
         damagedSnapshot.withLock { damaged in
             if let d = damaged, d.index <= position.index { damaged = nil }
         }
-        snapshotWanted.withLock { $0 = false }
     }
 
     // MARK: Writes
@@ -305,6 +307,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
             } else if after.logChanged && sequence == nil {
                 current.unmirrored.forgetMirrored()
             }
+            if after.snapshot != current.log.snapshot { current.snapshotWanted = false }
             current.log = after
             current.log.logReplaced = false
             current.log.logChanged = false
