@@ -23,11 +23,13 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var isMember: Bool
     /// The configuration this node knows; replication progress is filled in on the leader only.
     public var members: [MemberStatus]
+    /// Bytes of the node's data file on disk; nil when the node does not say.
+    public var dbSizeBytes: UInt64?
 
     public init(
         id: String, role: String, term: UInt64, leader: String?, leaderAPIAddress: String? = nil,
         commitIndex: UInt64, appliedIndex: UInt64, lastIndex: UInt64 = 0, firstIndex: UInt64 = 0,
-        isMember: Bool = false, members: [MemberStatus] = []
+        isMember: Bool = false, members: [MemberStatus] = [], dbSizeBytes: UInt64? = nil
     ) {
         self.id = id
         self.role = role
@@ -40,6 +42,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.firstIndex = firstIndex
         self.isMember = isMember
         self.members = members
+        self.dbSizeBytes = dbSizeBytes
     }
 
     public var isLeader: Bool { role == "leader" }
@@ -52,6 +55,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case lastIndex = "last_index"
         case firstIndex = "first_index"
         case isMember = "is_member"
+        case dbSizeBytes = "db_size_bytes"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -67,6 +71,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         firstIndex = try c.decodeIfPresent(UInt64.self, forKey: .firstIndex) ?? 0
         isMember = try c.decodeIfPresent(Bool.self, forKey: .isMember) ?? false
         members = try c.decodeIfPresent([MemberStatus].self, forKey: .members) ?? []
+        dbSizeBytes = try c.decodeIfPresent(UInt64.self, forKey: .dbSizeBytes)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -82,5 +87,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         try c.encode(firstIndex, forKey: .firstIndex)
         try c.encode(isMember, forKey: .isMember)
         try c.encode(members, forKey: .members)
+        try c.encode(dbSizeBytes, forKey: .dbSizeBytes)
     }
 }

@@ -14,6 +14,7 @@ extension NodeStatus {
                     id: $0.id.rawValue, raftAddress: $0.address?.raft.description,
                     apiAddress: $0.address?.api.description, voter: $0.isVoter, matchIndex: $0.matchIndex,
                     lag: $0.lag, lastContactMilliseconds: $0.lastContactMilliseconds)
-            })
+            },
+            dbSizeBytes: status.databaseBytes)
     }
 }

@@ -89,6 +89,12 @@ public final class DurableStore: Sendable {
     /// The LMDB map size now; it grows on demand.
     public var mapSize: Int { environment.currentMapSize }
 
+    /// Bytes of LMDB's data file: what the store occupies on disk (it grows with the pages
+    /// ever in use and never shrinks; etcd reports its bbolt file the same way).
+    public var databaseFileBytes: UInt64? {
+        try? File(path: directory + "/lmdb/data.mdb", flags: O_RDONLY).size()
+    }
+
     /// Stages snapshot chunks, installs a completed snapshot, then writes the hard state and
     /// entries in one transaction (one sync for the whole batch), in that order.
     public func persist(

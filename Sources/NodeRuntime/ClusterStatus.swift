@@ -25,6 +25,8 @@ public struct ClusterStatus: Sendable {
     public var members: [Member]
     /// False when this node is not part of the configuration (removed, or not yet admitted).
     public var isMember: Bool
+    /// Bytes of this node's LMDB data file; nil when it cannot be read.
+    public var databaseBytes: UInt64?
     /// Peer messages RaftCore refused before acting on them, by reason.
     public var droppedMessages = DroppedMessages()
 }

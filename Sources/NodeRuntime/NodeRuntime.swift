@@ -530,7 +530,8 @@ public actor NodeRuntime {
                              leaderAddress: status.leader.flatMap { members[$0] ?? ($0 == config.id ? config.address : nil) },
                              commitIndex: status.commitIndex, appliedIndex: lmdbApplied,
                              lastIndex: status.lastIndex, firstIndex: status.firstIndex, members: list,
-                             isMember: conf.isMember(config.id), droppedMessages: raft.droppedMessages)
+                             isMember: conf.isMember(config.id), databaseBytes: store.databaseFileBytes,
+                             droppedMessages: raft.droppedMessages)
     }
 
     public var isLeader: Bool { raft.isLeader }

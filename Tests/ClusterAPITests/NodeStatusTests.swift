@@ -18,7 +18,7 @@ import Testing
             lastIndex: 43, firstIndex: 1, isMember: true,
             members: [MemberStatus(id: "node1", raftAddress: "127.0.0.1:9001", apiAddress: "127.0.0.1:9000", voter: false)])
         #expect(try encoded(status) == #"""
-            {"applied_index":41,"commit_index":42,"first_index":1,"id":"node2","is_member":true,"last_index":43,\#
+            {"applied_index":41,"commit_index":42,"db_size_bytes":null,"first_index":1,"id":"node2","is_member":true,"last_index":43,\#
             "leader":null,"leader_api_addr":null,"members":[{"api_addr":"127.0.0.1:9000","id":"node1",\#
             "lag":null,"last_contact_ms":null,"match_index":null,"raft_addr":"127.0.0.1:9001","voter":false}],\#
             "role":"follower","term":3}
@@ -33,7 +33,8 @@ import Testing
                 MemberStatus(id: "node1", raftAddress: "127.0.0.1:9001", apiAddress: "127.0.0.1:9000", voter: true,
                              matchIndex: 42, lag: 0, lastContactMilliseconds: 0),
                 MemberStatus(id: "node4", voter: false, matchIndex: 12, lag: 30, lastContactMilliseconds: 250),
-            ])
+            ],
+            dbSizeBytes: 1 << 40)
         let decoded = try JSONDecoder().decode(NodeStatus.self, from: Data(try encoded(status).utf8))
         #expect(decoded == status)
         #expect(decoded.isLeader)
