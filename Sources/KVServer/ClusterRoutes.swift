@@ -16,6 +16,7 @@ struct ClusterRoutes {
         router.get("cluster/status") { _, _ in JSON.response(NodeStatus(await runtime.status())) }
         router.post("cluster/join") { request, _ in await join(request) }
         router.post("cluster/remove") { request, _ in await remove(request) }
+        router.post("cluster/transfer-leader") { request, _ in await transferLeader(request) }
     }
 
     static let idPattern = try! NSRegularExpression(pattern: "^[A-Za-z0-9_-]{1,64}$")
@@ -69,6 +70,27 @@ struct ClusterRoutes {
         }
     }
 
+    /// `{"to":"node2"}`: answers once node2 leads (Docs/API.md, "Cluster").
+    private func transferLeader(_ request: Request) async -> Response {
+        let object: [String: Any]
+        switch await JSON.object(from: request, limit: 64 << 10) {
+        case .success(let o): object = o
+        case .failure(let failure): return failure.response
+        }
+        guard let target = object["to"] as? String, Self.validID(target) else {
+            return JSON.error(400, "\"to\" must be a member id matching ^[A-Za-z0-9_-]{1,64}$")
+        }
+        if let extra = object.keys.first(where: { $0 != "to" }) {
+            return JSON.error(400, "unknown field \"\(extra)\"; the body is {\"to\": \"<member id>\"}")
+        }
+        do {
+            let term = try await runtime.transferLeadership(to: NodeID(target))
+            return JSON.response(TransferBody(status: "transferred", leader: target, term: term))
+        } catch {
+            return answer(error, path: "/cluster/transfer-leader")
+        }
+    }
+
     /// A membership change made on a follower is answered 307 to the leader (the client
     /// repeats the POST there), or 503 when no leader is known; other failures as usual.
     private func answer(_ error: RuntimeError, path: String) -> Response {
@@ -90,6 +112,12 @@ struct MemberBody: Encodable {
         raft_addr = member.address.raft.description
         api_addr = member.address.api.description
     }
+}
+
+struct TransferBody: Encodable {
+    var status: String
+    var leader: String
+    var term: UInt64
 }
 
 struct JoinBody: Encodable {
