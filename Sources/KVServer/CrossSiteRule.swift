@@ -68,7 +68,9 @@ struct CrossSiteRule: Sendable {
         return Self.equalsIgnoringCase(authority, host.utf8) && Self.equalsIgnoringCase(authority, ownAuthority.utf8)
     }
 
-    /// `application/json`, in any case, with or without parameters (`; charset=utf-8`).
+    /// `application/json`, in any case, with or without parameters (`; charset=utf-8`), or
+    /// `application/x-ndjson` (JSON lines, `POST /import`): neither is a type a browser sends
+    /// cross-site without a preflight.
     static func isJSON(_ contentType: String) -> Bool {
         let bytes = contentType.utf8
         let end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
@@ -76,6 +78,7 @@ struct CrossSiteRule: Sendable {
         while let first = mediaType.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { mediaType = mediaType.dropFirst() }
         while let last = mediaType.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { mediaType = mediaType.dropLast() }
         return equalsIgnoringCase(mediaType, "application/json".utf8)
+            || equalsIgnoringCase(mediaType, "application/x-ndjson".utf8)
     }
 
     static func equalsIgnoringCase<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {

@@ -169,6 +169,8 @@ extension NodeServer {
         LeaseRoutes(runtime: runtime, store: store).register(on: router)
         CompactRoutes(runtime: runtime).register(on: router)
         ClusterRoutes(runtime: runtime, scheme: secure ? "https" : "http").register(on: router)
+        BackupRoutes(runtime: runtime, store: store).register(on: router)
+        ImportRoutes(runtime: runtime).register(on: router)
         ObservabilityRoutes(runtime: runtime, metrics: metrics).register(on: router)
         return router
     }

@@ -13,7 +13,8 @@ import Testing
             #expect(response.headers[.contentType] == "application/json")
             let status = try #require(response.object)
             #expect(Set(status.keys) == ["id", "role", "term", "leader", "leader_api_addr", "commit_index", "applied_index",
-                                         "last_index", "first_index", "is_member", "members"])
+                                         "last_index", "first_index", "is_member", "members", "db_size_bytes"])
+            #expect((status["db_size_bytes"] as? Int).map { $0 > 0 } == true)
             #expect(status["id"] as? String == api.node.id.rawValue)
             #expect(status["role"] as? String == "leader")
             #expect(status["leader"] as? String == api.node.id.rawValue)

@@ -95,6 +95,11 @@ enum ClientAccess {
             default: return .authenticated
             }
         }
+        if segments.count == 1 {
+            // A backup or an import is every key at once; an export is a listing.
+            if first == "snapshot" || first == "import" { return .admin }
+            if first == "export" && isRead { return .list(prefix: listPrefix() ?? "") }
+        }
         let open = segments.count == 1 ? (first == "health" || first == "metrics")
                                        : segments.count == 2 && first == "cluster" && second == "status"
         if open && isRead { return .open }

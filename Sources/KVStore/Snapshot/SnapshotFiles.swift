@@ -4,10 +4,12 @@ import RaftCore
 /// The snapshot files of a data directory:
 /// - `snapshot-<index>-<term>.snap`: the snapshot the log starts after, served by offset;
 /// - `incoming-<index>-<term>.part`: chunks of a snapshot being received, staged durably;
-/// - `taking-<index>-<term>.tmp`: a snapshot being written, renamed into place when complete.
+/// - `taking-<index>-<term>.tmp`: a snapshot being written, renamed into place when complete;
+/// - `backup-<name>.tmp`: a backup being written or streamed (`GET /snapshot`), removed after.
 /// Names carry index and term so a file always says which snapshot it is.
 final class SnapshotFiles: Sendable {
     let directory: String
+    static let backupPrefix = "backup-"
 
     init(directory: String) throws(KVStoreError) {
         self.directory = directory
@@ -96,6 +98,7 @@ final class SnapshotFiles: Sendable {
         }
         removeFiles(prefix: "snapshot-", except: keep)
         removeFiles(prefix: "taking-", except: "")
+        removeFiles(prefix: Self.backupPrefix, except: "")
     }
 
     func removeFiles(prefix: String, except keep: String) {

@@ -55,35 +55,44 @@ struct SnapshotReader {
 
     init(file: File) { self.file = file }
 
+    /// The position in the header, read by the first call of `next` (or `readAll`).
+    private(set) var applied: LogPosition?
+    private var recordCount: UInt64 = 0
+    private var finished = false
+
     /// Visits every record and returns the applied position from the header; throws
     /// `snapshotInvalid` for a bad header, a bad record, a short file or a checksum mismatch.
     mutating func readAll(_ visit: (SnapshotRecord) throws(KVStoreError) -> Void) throws(KVStoreError) -> LogPosition {
-        let applied = try SnapshotFormat.parseHeader(try take(SnapshotFormat.headerSize))
-        var count: UInt64 = 0
-        while true {
-            let expectedCRC = crc.value
-            let tag = try take(1)[0]
-            if tag == SnapshotFormat.trailerTag {
-                var r = ByteReader(try take(SnapshotFormat.trailerSize - 1), what: "snapshot trailer")
-                let recorded = try r.u64()
-                let checksum = try r.u32()
-                guard checksum == expectedCRC else { throw .snapshotInvalid("checksum mismatch") }
-                guard recorded == count else { throw .snapshotInvalid("record count mismatch") }
-                guard try take(1, allowShort: true).isEmpty else { throw .snapshotInvalid("bytes after the trailer") }
-                return applied
-            }
-            var lengthReader = ByteReader(try take(4), what: "snapshot record length")
-            let payload = try take(Int(try lengthReader.u32()))
-            // A damaged record is a damaged snapshot (which the caller discards), not damaged
-            // storage (which would stop the node): the checksum just was not reached yet.
-            let record: SnapshotRecord
-            do throws(KVStoreError) {
-                record = try SnapshotRecord(tag: tag, payload: payload)
-            } catch .corrupt(let why) {
-                throw .snapshotInvalid(why)
-            }
-            try visit(record)
-            count += 1
+        while let record = try next() { try visit(record) }
+        return applied ?? LogPosition(index: 0, term: 0)
+    }
+
+    /// The next record, or nil once the trailer was read and checked. A caller that stops
+    /// early has not had the checksum checked.
+    mutating func next() throws(KVStoreError) -> SnapshotRecord? {
+        if finished { return nil }
+        if applied == nil { applied = try SnapshotFormat.parseHeader(try take(SnapshotFormat.headerSize)) }
+        let expectedCRC = crc.value
+        let tag = try take(1)[0]
+        if tag == SnapshotFormat.trailerTag {
+            var r = ByteReader(try take(SnapshotFormat.trailerSize - 1), what: "snapshot trailer")
+            let recorded = try r.u64()
+            let checksum = try r.u32()
+            guard checksum == expectedCRC else { throw .snapshotInvalid("checksum mismatch") }
+            guard recorded == recordCount else { throw .snapshotInvalid("record count mismatch") }
+            guard try take(1, allowShort: true).isEmpty else { throw .snapshotInvalid("bytes after the trailer") }
+            finished = true
+            return nil
+        }
+        var lengthReader = ByteReader(try take(4), what: "snapshot record length")
+        let payload = try take(Int(try lengthReader.u32()))
+        recordCount += 1
+        // A damaged record is a damaged snapshot (which the caller discards), not damaged
+        // storage (which would stop the node): the checksum just was not reached yet.
+        do throws(KVStoreError) {
+            return try SnapshotRecord(tag: tag, payload: payload)
+        } catch .corrupt(let why) {
+            throw .snapshotInvalid(why)
         }
     }
 
