@@ -8,12 +8,11 @@ import NodeRuntime
 import RaftCore
 import Transport
 
-/// `kv-node`: one member of the replicated key-value store. Parses flags and hands over to
-/// `NodeServer`; everything else lives in the libraries.
-@main
-struct KVNodeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kv-node",
-                                                    abstract: "Run one node of the Raft-replicated key-value store.")
+/// `kv-node [serve]`: one member of the replicated key-value store. Parses flags and hands
+/// over to `NodeServer`; everything else lives in the libraries.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve",
+                                                    abstract: "Run one node of the Raft-replicated key-value store (the default).")
 
     @Option(help: "This node's id (letters, digits, _ and -; at most 64).") var id: String
     @Option(name: .customLong("api-addr"), help: "HOST:PORT for the HTTP API.") var apiAddr: String
@@ -37,7 +36,8 @@ struct KVNodeCommand: AsyncParsableCommand {
     var historyRevisions: UInt64 = 100_000
     @Option(name: .customLong("history-age"), help: "Compact change history older than this (30s, 10m, 1h, 2d); off unless given.")
     var historyAge: String?
-    @Option(name: .customLong("cluster-id"), help: "Nodes of different clusters refuse to talk to each other.") var clusterID = "kv"
+    @Option(name: .customLong("cluster-id"), help: "Nodes of different clusters refuse to talk to each other (default: the id `kv-node restore` recorded in --data-dir, else kv).")
+    var clusterID: String?
     @Option(name: .customLong("max-peer-connections"), help: "Inbound Raft connections open at once; more are closed when accepted.")
     var maxPeerConnections = InboundLimits().maxConnections
     @Option(name: .customLong("max-unauthenticated-peer-connections"), help: "Inbound Raft connections awaiting their handshake; more are closed when accepted.")
@@ -197,7 +197,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         return target
     }
 
-    private static func failStartup(_ message: String) -> Never {
+    static func failStartup(_ message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         Foundation.exit(2)
     }
@@ -241,7 +241,11 @@ struct KVNodeCommand: AsyncParsableCommand {
         options.clusterSecret = clusterSecret
         options.clientTLS = clientTLS
         options.clientAuth = clientAuth
-        options.runtime.clusterID = clusterID
+        do {
+            options.runtime.clusterID = try ClusterIdentity.resolve(dataDirectory: dataDir, flag: clusterID)
+        } catch {
+            Self.failStartup("kv-node: \(error)")
+        }
         options.peerLimits.maxConnections = maxPeerConnections
         options.peerLimits.maxUnauthenticatedConnections = maxUnauthenticatedPeerConnections
         options.peerLimits.maxConnectionsPerPeer = maxConnectionsPerPeer
