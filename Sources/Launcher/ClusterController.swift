@@ -147,6 +147,42 @@ public actor ClusterController {
         }
     }
 
+    /// Asks the leader to hand leadership to `raw` (`POST /cluster/transfer-leader`) and
+    /// returns once `raw` leads, with the term it leads in. A learner, a voter that is not
+    /// caught up, or an unknown member is the node's 409 or 404, passed on.
+    public func transferLeader(to raw: String) async throws(ControlError) -> (NodeView, UInt64) {
+        try await serialized { () async throws(ControlError) -> (NodeView, UInt64) in
+            let id = try await existing(raw)
+            let config = await supervisor.snapshot().config
+            let online = await monitor.onlineNodes()
+            var candidates: [NodeConfig] = []
+            if let leader = await monitor.knownLeader(), let node = config.node(leader) { candidates.append(node) }
+            candidates += config.nodes.filter { online.contains($0.id) && !candidates.map(\.id).contains($0.id) }
+            guard !candidates.isEmpty else { throw .unavailable("no node answers, so no leader can hand over to \(id)") }
+            let body = ByteBuffer(string: #"{"to":"\#(id.rawValue)"}"#)
+            var lastError = ControlError.unavailable("no node answered")
+            for node in candidates {
+                let response: NodeResponse
+                do {
+                    response = try await api.send(NodeRequest(method: "POST", target: "/cluster/transfer-leader", body: body),
+                                                  apiPort: node.apiPort)
+                } catch {
+                    lastError = .unavailable("\(node.id): \(error)")
+                    continue
+                }
+                if response.status == 200 {
+                    let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+                    let term = (object?["term"] as? NSNumber)?.uint64Value ?? 0
+                    return (try await refreshed(id), term)
+                }
+                lastError = KVGateway.error(from: response, node: node.id)
+                // The leader's refusal stands; only an unavailable node is worth asking past.
+                if response.status != 503 { break }
+            }
+            throw lastError
+        }
+    }
+
     // MARK: Helpers
 
     private func serialized<T>(_ body: () async throws(ControlError) -> T) async throws(ControlError) -> T {

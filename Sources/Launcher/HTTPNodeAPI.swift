@@ -118,7 +118,7 @@ public final class HTTPNodeAPI: NodeAPI {
         }
         return NodeStream(
             status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
-            body: response.body)
+            storeRevision: response.headers.first(name: "X-KV-Revision"), body: response.body)
     }
 
     /// Splits a redirect `Location` into authority and target, accepting only loopback hosts:

@@ -52,4 +52,15 @@ extension KVGateway {
         let (id, port) = try await target(node)
         return (id, try await send(NodeRequest(method: "GET", target: "/lease/" + lease), port))
     }
+
+    /// `GET /snapshot` on the chosen node (default the leader), unread: a backup of the whole
+    /// store for the dashboard's "Download snapshot".
+    public func snapshot(node: String?) async throws(ControlError) -> (NodeID, NodeStream) {
+        let (id, port) = try await target(node)
+        do {
+            return (id, try await api.openStream(NodeRequest(method: "GET", target: "/snapshot"), apiPort: port))
+        } catch {
+            throw .unavailable("\(id) did not answer: \(error)")
+        }
+    }
 }

@@ -104,6 +104,7 @@ public enum Launcher {
         ControlRoutes.register(on: router, controller: controller)
         KVRoutes.register(on: router, gateway: gateway)
         WatchRoutes.register(on: router, gateway: gateway)
+        SnapshotRoutes.register(on: router, gateway: gateway)
         EventRoutes.register(on: router, events: events)
         DashboardRoutes.register(on: router, assets: assets)
         return router

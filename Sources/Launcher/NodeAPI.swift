@@ -49,11 +49,15 @@ public struct NodeResponse: Sendable {
 public struct NodeStream: Sendable {
     public var status: Int
     public var contentType: String?
+    /// `X-KV-Revision`: for `GET /snapshot`, the revision the streamed file holds.
+    public var storeRevision: String?
     public var body: any AsyncSequence<ByteBuffer, any Error> & Sendable
 
-    public init(status: Int, contentType: String?, body: any AsyncSequence<ByteBuffer, any Error> & Sendable) {
+    public init(status: Int, contentType: String?, storeRevision: String? = nil,
+                body: any AsyncSequence<ByteBuffer, any Error> & Sendable) {
         self.status = status
         self.contentType = contentType
+        self.storeRevision = storeRevision
         self.body = body
     }
 }

@@ -58,6 +58,10 @@ extension ControlAction {
             let view = try await controller.resume(input.id)
             return ActionResult(message: "\(view.id) resumed with SIGCONT", node: view)
         },
+        ControlAction(method: .post, path: "transfer-leader/{id}", status: .ok) { input, controller throws(ControlError) in
+            let (view, term) = try await controller.transferLeader(to: input.id)
+            return ActionResult(message: "\(view.id) now leads the cluster (term \(term))", node: view)
+        },
         ControlAction(method: .post, path: "delete/{id}", status: .ok) { input, controller throws(ControlError) in
             try await controller.delete(input.id, force: input.force)
             return ActionResult(message: "\(input.id) removed from the cluster, stopped, and its data directory deleted")

@@ -48,8 +48,10 @@ enum WatchRoutes {
     /// when `write` does (the browser went away), which drops the iterator and with it the
     /// request to the node. A browser that left while the node was quiet is noticed at the
     /// next write, and the node writes at least a progress event every 10 s.
+    /// `onFailure` runs when the node's side failed rather than ended.
     static func relay(
-        _ body: some AsyncSequence<ByteBuffer, any Error>, write: (ByteBuffer) async throws -> Void
+        _ body: some AsyncSequence<ByteBuffer, any Error>, write: (ByteBuffer) async throws -> Void,
+        onFailure: () -> Void = {}
     ) async throws {
         var iterator = body.makeAsyncIterator()
         while true {
@@ -57,6 +59,7 @@ enum WatchRoutes {
             do {
                 chunk = try await iterator.next()
             } catch {
+                onFailure()
                 return
             }
             guard let chunk else { return }
@@ -75,7 +78,7 @@ enum WatchRoutes {
 
     /// The node's refusal (a bad parameter, `410 compacted`, `503`) as it came, so the
     /// dashboard can tell a compacted start from a node that is down.
-    private static func refusal(_ stream: NodeStream, node: NodeID) async -> Response {
+    static func refusal(_ stream: NodeStream, node: NodeID) async -> Response {
         var body = ByteBuffer()
         var complete = true
         try? await relay(stream.body) { chunk in

@@ -6,7 +6,9 @@ import NIOCore
 
 /// A scripted stand-in for the nodes' HTTP API, driven by the real processes' states: a node
 /// answers while its (fake) process runs and is not paused; the running voter with the lowest
-/// id leads; `/cluster/remove` drops a member; `/kv`, `/lease` and `/watch` are `FakeKVStore`.
+/// id leads, unless `/cluster/transfer-leader` named another running voter; `/cluster/remove`
+/// drops a member; `/kv`, `/lease` and `/watch` are `FakeKVStore`; `/snapshot` streams
+/// `snapshotBytes`.
 ///
 /// It lets the control API be tested end to end without kv-node, while the processes,
 /// signals, files and ports involved are real.
@@ -18,7 +20,11 @@ final class FakeCluster: NodeAPI, Sendable {
         var requests: [String] = []
         /// Ports that answer 307 to the leader instead of serving, like a follower might.
         var redirecting: Set<Int> = []
+        /// Leads while it runs, once a transfer named it.
+        var preferredLeader: String?
     }
+
+    static let snapshotBytes = "RKVSNAP\0 a fake snapshot"
 
     private let state = NIOLockedValueBox(State())
     let store = FakeKVStore()
@@ -38,7 +44,9 @@ final class FakeCluster: NodeAPI, Sendable {
         let members = snapshot.config.nodes.filter { !removed.contains($0.id.rawValue) }
         let running = members.filter { snapshot.record($0.id).state == .running }
         let majority = members.count / 2 + 1
-        let leader = running.count >= majority ? running.sorted { $0.id < $1.id }.first : nil
+        let preferred = state.withLockedValue { $0.preferredLeader }
+        let leader = running.count >= majority
+            ? running.first { $0.id.rawValue == preferred } ?? running.sorted { $0.id < $1.id }.first : nil
         return (snapshot, members, leader)
     }
 
@@ -75,6 +83,17 @@ final class FakeCluster: NodeAPI, Sendable {
                 $0.removed.insert(id)
             }
             return json(200, #"{"status":"success"}"#)
+        case ("POST", "/cluster/transfer-leader"):
+            let target = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: String])?["to"] ?? ""
+            let (snapshot, members, _) = await view()
+            guard let member = members.first(where: { $0.id.rawValue == target }) else {
+                return json(404, #"{"error":"no member named \#(target)"}"#)
+            }
+            guard snapshot.record(member.id).state == .running else {
+                return json(409, #"{"error":"\#(target) is not caught up with the leader's log (or not answering)"}"#)
+            }
+            state.withLockedValue { $0.preferredLeader = target }
+            return json(200, #"{"leader":"\#(target)","status":"transferred","term":2}"#)
         case ("GET", "/kv"):
             let params = Self.parameters(query)
             return store.list(prefix: params["prefix"] ?? "", after: params["start_after"] ?? "",
@@ -94,7 +113,14 @@ final class FakeCluster: NodeAPI, Sendable {
         else { throw NodeUnreachable("nothing on \(apiPort)") }
         state.withLockedValue { $0.requests.append("\(apiPort) \(request.method) \(request.target)") }
         let parts = request.target.split(separator: "?", maxSplits: 1).map(String.init)
-        guard parts.first == "/watch" else { throw NodeUnreachable("only /watch streams") }
+        if parts.first == "/snapshot" {
+            let body = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+                continuation.yield(ByteBuffer(string: Self.snapshotBytes))
+                continuation.finish()
+            }
+            return NodeStream(status: 200, contentType: "application/octet-stream", storeRevision: "\(store.revision)", body: body)
+        }
+        guard parts.first == "/watch" else { throw NodeUnreachable("only /watch and /snapshot stream") }
         return store.watch(query: Self.parameters(parts.count > 1 ? parts[1] : ""), headers: request.headers, target: request.target)
     }
 

@@ -13,7 +13,7 @@ const CONFIRM = {
   delete: { heading: (id) => `Decommission ${id}?`, body: (id) => `${id} is removed from the Raft configuration through the leader, stopped, and its data directory is deleted. This cannot be undone.`, label: "Decommission" },
 };
 
-const PROGRESS = { start: "Starting…", stop: "Stopping…", restart: "Restarting…", kill: "Killing…", pause: "Pausing…", resume: "Resuming…", delete: "Decommissioning…" };
+const PROGRESS = { "transfer-leader": "Taking over leadership…", start: "Starting…", stop: "Stopping…", restart: "Restarting…", kill: "Killing…", pause: "Pausing…", resume: "Resuming…", delete: "Decommissioning…" };
 
 export function makeActionHandler(grid) {
   return async function run(action, id) {

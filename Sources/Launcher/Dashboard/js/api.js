@@ -65,7 +65,39 @@ async function request(method, path, body, retried = false) {
   return { data, node: response.headers.get("X-KV-Node") };
 }
 
+/**
+ * Downloads `path` as a file the browser saves (the snapshot): fetched with the control
+ * token, since a plain link could not carry it, and handed to the browser as a blob.
+ * Resolves to the file name the launcher gave it.
+ */
+async function download(path, retried = false) {
+  const headers = authHeaders();
+  let response;
+  try {
+    response = await fetch(path, { headers });
+  } catch (err) {
+    throw new ApiError(0, "The launcher is not reachable", null);
+  }
+  if (response.status === 401 && !retried && await askForToken(headers.Authorization)) return download(path, true);
+  if (!response.ok) {
+    const text = await response.text();
+    let message = `HTTP ${response.status}`;
+    try { message = JSON.parse(text).error || message; } catch { if (text) message = text; }
+    throw new ApiError(response.status, message, null);
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || "kv-snapshot.snap";
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return name;
+}
+
 export const api = {
+  download,
   get: (path) => request("GET", path),
   post: (path, body) => request("POST", path, body),
   put: (path, body) => request("PUT", path, body),

@@ -11,6 +11,7 @@ import { Explorer } from "./explorer.js";
 import { ChangesLane } from "./changes.js";
 import { setupTheme } from "./theme.js";
 import { rate, number } from "./format.js";
+import { setupSnapshotDownload } from "./snapshot.js";
 
 const grid = new NodeGrid(document.getElementById("node-grid"), (action, id) => handler(action, id));
 const handler = makeActionHandler(grid);
@@ -22,6 +23,7 @@ let explorerLoaded = false;
 
 setupTheme(document.getElementById("theme-toggle"), () => chart.draw());
 setupAddNode(document.getElementById("add-node"));
+setupSnapshotDownload(document.getElementById("download-snapshot"));
 
 on("snapshot", (snapshot) => {
   grid.render(snapshot.nodes);

@@ -13,6 +13,7 @@ const ICONS = {
   resume: "M7 4v16l13-8Z",
   logs: "M5 4h14v16H5ZM8 8h8M8 12h8M8 16h5",
   delete: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+  "transfer-leader": "m12 3 2.7 5.6 6.1.9-4.4 4.3 1 6.1L12 17l-5.4 2.9 1-6.1-4.4-4.3 6.1-.9Z",
 };
 
 /** What the card's status pill says: online, offline (with why), crashed or paused. */
@@ -29,16 +30,21 @@ export function nodeStatus(n) {
   return { kind: "offline", label: "offline", detail: young ? "starting" : "not answering" };
 }
 
+/** A voter that answers and follows a leader can be handed leadership ("Make leader"). */
+function canLead(n) {
+  return n.status === "online" && n.voter === true && !n.is_leader && !!n.leader;
+}
+
 function actionsFor(n) {
   switch (n.state) {
-    case "running": return ["stop", "restart", "kill", "pause"];
+    case "running": return [...(canLead(n) ? ["transfer-leader"] : []), "stop", "restart", "kill", "pause"];
     case "paused": return ["resume", "stop", "kill"];
     case "stopping": return [];
     default: return ["start"];
   }
 }
 
-const LABELS = { start: "Start", stop: "Stop", restart: "Restart", kill: "Kill", pause: "Pause", resume: "Resume", logs: "Logs", delete: "Decommission" };
+const LABELS = { start: "Start", stop: "Stop", restart: "Restart", kill: "Kill", pause: "Pause", resume: "Resume", logs: "Logs", delete: "Decommission", "transfer-leader": "Make leader" };
 
 export class NodeGrid {
   constructor(root, onAction) {
@@ -156,7 +162,7 @@ export class NodeGrid {
         onclick: () => this.onAction(action, n.id),
       }, icon(ICONS[action]), LABELS[action]);
     c.actions.replaceChildren(
-      ...actionsFor(n).map((a) => button(a, a === "start" || a === "resume" ? "btn-primary" : "")),
+      ...actionsFor(n).map((a) => button(a, a === "start" || a === "resume" || a === "transfer-leader" ? "btn-primary" : "")),
       button("logs", "btn-ghost"),
       button("delete", "btn-ghost danger-text push"));
   }
