@@ -101,7 +101,7 @@ struct CoordinationTests {
     /// Read-modify-write until `times` increments are acknowledged. A request that met a
     /// 503 or a lost connection is retried with its Idempotency-Key, so each attempt ends in
     /// a definite 200 (counted) or 412 (not applied).
-    static func increment(_ client: KVClient, times: Int) async throws -> IncrementOutcome {
+    static func increment(_ client: NodeHTTPClient, times: Int) async throws -> IncrementOutcome {
         var outcome = IncrementOutcome()
         while outcome.acknowledged < times {
             let current = try await client.linearizableGet("counter")
@@ -177,7 +177,7 @@ struct CoordinationTests {
 
     /// Moves the token `times` times; a move whose compare fails (another mover was first)
     /// takes the fresh state from its failure branch and tries again.
-    static func moveToken(_ client: KVClient, times: Int) async throws -> Int {
+    static func moveToken(_ client: NodeHTTPClient, times: Int) async throws -> Int {
         let first = try await client.untilAnswered("txn read") { key in
             try await client.txn(["compare": [] as [Any], "success": getBoth, "failure": [] as [Any]], idempotencyKey: key)
         }
@@ -207,7 +207,7 @@ struct CoordinationTests {
     }
 
     /// Reads both keys in one txn until cancelled; every answer must show exactly one holder.
-    static func readToken(_ client: KVClient) async throws -> (reads: Int, violations: [String]) {
+    static func readToken(_ client: NodeHTTPClient) async throws -> (reads: Int, violations: [String]) {
         var reads = 0
         var violations: [String] = []
         while !Task.isCancelled {

@@ -22,7 +22,7 @@ final class BackgroundWriter: @unchecked Sendable {
     /// Starts writing `prefix`k0 ... `prefix`k(keys-1) in turn (so keys get several versions)
     /// through `client`. Each write is retried with one Idempotency-Key until acknowledged,
     /// so it applies once even when its first attempts met a dying node.
-    static func start(_ client: KVClient, prefix: String, keys: Int = 5) -> BackgroundWriter {
+    static func start(_ client: NodeHTTPClient, prefix: String, keys: Int = 5) -> BackgroundWriter {
         let writer = BackgroundWriter()
         writer.task = Task {
             var index = 0

@@ -2,7 +2,7 @@ import Foundation
 
 /// The coordination calls of the node API (Docs/API.md: conditional writes, transactions,
 /// watch, compaction, leases) as the tests use them, returning raw replies.
-extension KVClient {
+extension NodeHTTPClient {
     /// `PUT /kv/{key}` with any of the condition headers (`If-Match`, `If-None-Match`) and a
     /// query such as `"lease=42"` or `"if_revision=0"`.
     func put(_ key: String, _ value: String, headers: [String: String], query: String = "") async throws -> HTTPReply {

@@ -13,7 +13,7 @@ final class KeepAliveLoop: @unchecked Sendable {
     private var lastSuccess: ContinuousClock.Instant?
     private var task: Task<Void, Never>?
 
-    static func start(_ client: KVClient, id: String, every interval: Duration) -> KeepAliveLoop {
+    static func start(_ client: NodeHTTPClient, id: String, every interval: Duration) -> KeepAliveLoop {
         let loop = KeepAliveLoop()
         loop.task = Task {
             while !Task.isCancelled {

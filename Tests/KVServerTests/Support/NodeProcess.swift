@@ -31,7 +31,7 @@ final class NodeProcess {
     var peerEntry: String { "\(id)=\(raftAddress)@\(apiAddress)" }
     var dataDirectory: URL { directory.appendingPathComponent("data") }
     var logFile: URL { directory.appendingPathComponent("node.log") }
-    var client: KVClient { KVClient(base: "http://\(apiAddress)") }
+    var client: NodeHTTPClient { NodeHTTPClient(base: "http://\(apiAddress)") }
     var pid: pid_t? { process?.processIdentifier }
     var isRunning: Bool { process?.isRunning ?? false }
 

@@ -60,12 +60,19 @@ final class TestCluster {
     /// `arguments` makes for it (which may name its own addresses); it is stopped and
     /// removed with the cluster.
     func startNode(id: String, arguments: (NodeProcess) throws -> [String]) throws -> NodeProcess {
+        let node = try makeNode(id: id, arguments: arguments)
+        try node.start()
+        return node
+    }
+
+    /// Like `startNode`, but not started yet: for a node whose data directory a test
+    /// prepares first (`kv-node restore`).
+    func makeNode(id: String, arguments: (NodeProcess) throws -> [String] = { _ in [] }) throws -> NodeProcess {
         let ports = PortAllocator.ports(2)
         let node = NodeProcess(id: id, apiPort: ports[0], raftPort: ports[1], directory: root.appendingPathComponent(id),
                                extraArguments: commonArguments)
         node.extraArguments += try arguments(node)
         nodes.append(node)
-        try node.start()
         return node
     }
 

@@ -3,7 +3,7 @@ import Foundation
 
 /// The node's HTTP API as the tests use it: one method per call shape, returning the raw
 /// reply so each test can check status codes and headers itself.
-struct KVClient: Sendable {
+struct NodeHTTPClient: Sendable {
     var base: String
 
     func put(_ key: String, _ value: String, idempotencyKey: String? = nil) async throws -> HTTPReply {
