@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "KVServer", targets: ["KVServer"]),
         .library(name: "ClusterAPI", targets: ["ClusterAPI"]),
         .executable(name: "kv-node", targets: ["kv-node"]),
+        .library(name: "KVClient", targets: ["KVClient"]),
+        .executable(name: "kvctl", targets: ["kvctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -169,12 +171,32 @@ let package = Package(
         .testTarget(
             name: "KVServerTests",
             dependencies: [
-                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI", "TLSTestSupport",
+                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI", "TLSTestSupport", "KVClient",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The client library: every call of the node API over AsyncHTTPClient, with failover
+        // between endpoints, retries that never apply a write twice, watches that resume.
+        .target(
+            name: "KVClient",
+            dependencies: [
+                "ClusterAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Thin executable: etcdctl's vocabulary over KVClient (KVStore only reads snapshot files).
+        .executableTarget(
+            name: "kvctl",
+            dependencies: ["KVClient", "ClusterAPI", "KVStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // A compiled, runnable use of the client library.
+        .executableTarget(name: "KVClientExample", dependencies: ["KVClient"], path: "Examples/KVClientExample"),
         // The HTTP routes driven without sockets (HummingbirdTesting's router mode) against a
         // real in-process runtime. Not named *KVServerTests*: scripts/test-all.sh selects the
         // process tests by that name.

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The error document every refusal of kv-node carries: `{"error": "..."}`, plus the fields
+/// of a 412 (`key`, `revision`) and of a 410 (`compact_revision`).
+private struct RefusalDocument: Decodable {
+    var error: String?
+    var key: String?
+    var revision: UInt64?
+    var compactRevision: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case error, key, revision
+        case compactRevision = "compact_revision"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // Each field on its own: one of an unexpected type must not hide the message.
+        error = try? c.decodeIfPresent(String.self, forKey: .error)
+        key = try? c.decodeIfPresent(String.self, forKey: .key)
+        revision = try? c.decodeIfPresent(UInt64.self, forKey: .revision)
+        compactRevision = try? c.decodeIfPresent(UInt64.self, forKey: .compactRevision)
+    }
+}
+
+extension KVClient {
+    /// Largest body of an ordinary answer read into memory; a server that sends more is refused
+    /// rather than allowed to exhaust the client. A `GET /kv` page is at most 4 MiB of keys and
+    /// values by default, and its JSON escapes can double that.
+    static let maxAnswerBytes = 16 * 1024 * 1024
+
+    /// Reads the whole body, at most `limit` bytes, within the request timeout (the client's
+    /// deadline covers only the answer's head).
+    func collectBody(_ answer: APIResponse, limit: Int = KVClient.maxAnswerBytes) async throws -> ByteBuffer {
+        let body = answer.response.body
+        do {
+            return try await withDeadline(configuration.requestTimeout) {
+                try await body.collect(upTo: limit)
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as KVClientError {
+            throw error
+        } catch let error as NIOTooManyBytesError {
+            throw KVClientError.invalidResponse("answer from \(answer.endpoint) over \(limit) bytes: \(error)")
+        } catch {
+            throw KVClientError.unreachable(endpoints: [answer.endpoint.description], underlying: error)
+        }
+    }
+
+    /// The body of a `200` decoded as `T`; any other status becomes the matching ``KVClientError``.
+    func decode<T: Decodable>(_ type: T.Type, from answer: APIResponse, key: String? = nil) async throws -> T {
+        guard answer.status == 200 else { throw await refusal(answer, key: key) }
+        let body = try await collectBody(answer)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self)
+            throw KVClientError.invalidResponse("\(answer.status) from \(answer.endpoint) is not the expected document: \(text)")
+        }
+    }
+
+    /// Sends and decodes in one step.
+    func call<T: Decodable>(_ request: APIRequest, as type: T.Type, key: String? = nil) async throws -> T {
+        try await decode(type, from: try await send(request), key: key)
+    }
+
+    /// The error a non-200 answer stands for. `key` names the key of a conditional write, in
+    /// case a 412 does not.
+    func refusal(_ answer: APIResponse, key: String? = nil) async -> KVClientError {
+        let body = try? await collectBody(answer, limit: 64 * 1024)
+        let document = body.flatMap { try? JSONDecoder().decode(RefusalDocument.self, from: Data($0.readableBytesView)) }
+        let text = body.map { String(decoding: $0.readableBytesView.prefix(500), as: UTF8.self) } ?? ""
+        let message = document?.error ?? (text.isEmpty ? "HTTP \(answer.status)" : text)
+        switch answer.status {
+        case 400: return .badRequest(message)
+        case 401: return .unauthorized(message)
+        case 403: return .forbidden(message)
+        case 404: return .notFound(message)
+        case 409: return .conflict(message)
+        case 410:
+            guard let compactRevision = document?.compactRevision else { return .server(status: 410, message: message) }
+            return .compacted(compactRevision: compactRevision)
+        case 412:
+            return .preconditionFailed(key: document?.key ?? key ?? "", currentRevision: document?.revision ?? 0)
+        case 422: return .idempotencyKeyReused(message)
+        case 503: return .unavailable(message)
+        default: return .server(status: answer.status, message: message)
+        }
+    }
+
+    /// The server's message of a refusal, for logs and for the last 503 seen.
+    func refusalMessage(_ answer: APIResponse) async -> String {
+        await refusal(answer).description
+    }
+}
+
+/// Runs `operation`, and cancels it once `timeout` passes.
+func withDeadline<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw KVClientError.invalidResponse("the answer's body did not arrive within \(timeout)")
+        }
+        return value
+    }
+}
