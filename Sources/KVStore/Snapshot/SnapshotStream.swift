@@ -1,4 +1,6 @@
-/// Writes a snapshot file through a buffer, keeping the running checksum.
+/// Writes a snapshot file through a buffer, keeping the running checksum. The checksum runs
+/// over the buffer when it is flushed, not record by record: one long run is several times
+/// faster than a million short ones.
 struct SnapshotWriter {
     private let file: File
     private var buffer: [UInt8] = []
@@ -20,22 +22,24 @@ struct SnapshotWriter {
 
     /// Appends the trailer and makes the file durable.
     mutating func finish() throws(KVStoreError) {
+        try flush()
         var trailer = ByteWriter(capacity: SnapshotFormat.trailerSize)
         trailer.u8(SnapshotFormat.trailerTag)
         trailer.u64(count)
         trailer.u32(crc.value)
-        buffer.append(contentsOf: trailer.bytes)
-        try flush()
+        try file.write(trailer.bytes, at: offset)
+        offset += UInt64(trailer.bytes.count)
         try file.sync()
     }
 
     private mutating func put(_ bytes: [UInt8]) throws(KVStoreError) {
-        crc.update(bytes)
         buffer.append(contentsOf: bytes)
         if buffer.count >= Self.flushSize { try flush() }
     }
 
     private mutating func flush() throws(KVStoreError) {
+        guard !buffer.isEmpty else { return }
+        crc.update(buffer)
         try file.write(buffer, at: offset)
         offset += UInt64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
@@ -50,6 +54,9 @@ struct SnapshotReader {
     private var bufferStart = 0
     private var offset: UInt64 = 0
     private var crc = CRC32()
+    /// How much of `buffer` the checksum has covered: it runs over whole stretches of the
+    /// buffer (before they are dropped, and before the trailer is checked), not take by take.
+    private var checksummed = 0
     private var fileSize: UInt64?
     private static let readSize = 1 << 20
 
@@ -72,6 +79,7 @@ struct SnapshotReader {
     mutating func next() throws(KVStoreError) -> SnapshotRecord? {
         if finished { return nil }
         if applied == nil { applied = try SnapshotFormat.parseHeader(try take(SnapshotFormat.headerSize)) }
+        checksumConsumed()
         let expectedCRC = crc.value
         let tag = try take(1)[0]
         if tag == SnapshotFormat.trailerTag {
@@ -107,15 +115,23 @@ struct SnapshotReader {
             let more = try file.read(at: offset, count: max(Self.readSize, n))
             if more.isEmpty { break }
             offset += UInt64(more.count)
+            checksumConsumed()
             buffer.removeFirst(bufferStart)
             bufferStart = 0
+            checksummed = 0
             buffer.append(contentsOf: more)
         }
         let available = min(n, buffer.count - bufferStart)
         if available < n && !allowShort { throw .snapshotInvalid("snapshot file is truncated") }
         let bytes = Array(buffer[bufferStart..<bufferStart + available])
         bufferStart += available
-        crc.update(bytes)
         return bytes
+    }
+
+    /// Adds what was taken since the last call to the checksum.
+    private mutating func checksumConsumed() {
+        guard bufferStart > checksummed else { return }
+        crc.update(buffer[checksummed..<bufferStart])
+        checksummed = bufferStart
     }
 }
