@@ -1,5 +1,5 @@
 import Foundation
-import KVStore
+@testable import KVStore
 import RaftCore
 import Testing
 
@@ -133,6 +133,34 @@ struct BackupRestoreTests {
                 _ = try await DurableStore.restore(backup: backup, into: target, members: member)
             }
             #expect(!FileManager.default.fileExists(atPath: target))
+        }
+    }
+
+    @Test("a file whose keys are out of order, or repeat one, is refused as a damaged snapshot")
+    func keysOutOfOrderAreRefused() async throws {
+        try await withStore { store, dir in
+            try await Self.filled(store)
+            let backup = store.backupPath("ordered")
+            let position = try await store.writeBackup(to: backup)
+            var records: [SnapshotRecord] = []
+            var reader = SnapshotReader(file: try File(path: backup, flags: O_RDONLY))
+            _ = try reader.readAll { records.append($0) }
+            let keys = records.indices.filter { if case .key = records[$0] { true } else { false } }
+            for (name, change) in [("swapped", { (r: inout [SnapshotRecord]) in r.swapAt(keys[0], keys[1]) }),
+                                   ("repeated", { (r: inout [SnapshotRecord]) in r.insert(r[keys[0]], at: keys[0]) })] {
+                var changed = records
+                change(&changed)
+                let path = dir.path + "/" + name + ".snap"
+                var writer = try SnapshotWriter(file: try File(path: path, flags: O_RDWR | O_CREAT), applied: position)
+                for record in changed { try writer.write(record) }
+                try writer.finish()
+                let target = dir.path + "-" + name
+                defer { try? FileManager.default.removeItem(atPath: target) }
+                let member = [MemberRecord(id: "m1", isVoter: true, context: bytes("b1"))]
+                await #expect(throws: KVStoreError.snapshotInvalid("records out of key order, or a key given twice"), "\(name)") {
+                    _ = try await DurableStore.restore(backup: path, into: target, members: member)
+                }
+            }
         }
     }
 }

@@ -43,19 +43,24 @@ extension DurableStore {
         guard existing.isEmpty else {
             throw RestoreRefusal("\(directory) is not empty: restore into a new data directory")
         }
-        let summary = try SnapshotSummary.read(path: backup)
-        let store = try DurableStore(directory: directory, options: options)
-        defer { store.close() }
-        let position = LogPosition(index: summary.revision, term: summary.term)
-        var writer = try SnapshotWriter(file: try File(path: store.files.stagingPath(position), flags: O_RDWR | O_CREAT),
-                                        applied: position)
+        // The copy with the new members is written beside the directory first, in the same
+        // pass that checks the backup's checksum: a damaged file is refused before the
+        // directory exists, and the file is read twice in all, not three times.
+        let position = try SnapshotFormat.parseHeader(
+            try File(path: backup, flags: O_RDONLY).read(at: 0, count: SnapshotFormat.headerSize))
+        try File.makeDirectory(File.parent(of: directory))
+        let copy = File.parent(of: directory) + "/.restoring-" + UUID().uuidString + ".tmp"
+        defer { File.remove(copy) }
+        var writer = try SnapshotWriter(file: try File(path: copy, flags: O_RDWR | O_CREAT), applied: position)
         for member in members { try writer.write(.member(member)) }
-        var reader = SnapshotReader(file: try File(path: backup, flags: O_RDONLY))
-        _ = try reader.readAll { record throws(KVStoreError) in
+        let summary = try SnapshotSummary.read(path: backup) { record throws(KVStoreError) in
             if case .member = record { return }
             try writer.write(record)
         }
         try writer.finish()
+        let store = try DurableStore(directory: directory, options: options)
+        defer { store.close() }
+        try File.rename(copy, to: store.files.stagingPath(position))
         let metadata = SnapshotMetadata(index: position.index, term: position.term, conf: MemberTable.confState(members))
         try await store.installSnapshot(metadata)
         // The new cluster starts in the backup's term, every entry up to its revision committed.

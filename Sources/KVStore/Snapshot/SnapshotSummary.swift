@@ -21,6 +21,13 @@ public struct SnapshotSummary: Sendable, Equatable {
     /// Throws `snapshotInvalid` for anything that is not a complete, undamaged snapshot file,
     /// and `io` when the file cannot be read.
     public static func read(path: String) throws(KVStoreError) -> SnapshotSummary {
+        try read(path: path) { _ throws(KVStoreError) in }
+    }
+
+    /// `read`, handing every record to `visit` on the way (`DurableStore.restore` copies them):
+    /// the file is read once, and nothing `visit` did counts until the checksum at the end
+    /// has been checked.
+    static func read(path: String, _ visit: (SnapshotRecord) throws(KVStoreError) -> Void) throws(KVStoreError) -> SnapshotSummary {
         let file = try File(path: path, flags: O_RDONLY)
         var summary = SnapshotSummary(revision: 0, term: 0, keys: 0, historyEvents: 0, leases: 0,
                                       compactRevision: 0, members: [], bytes: try file.size(), checksum: 0)
@@ -37,6 +44,7 @@ public struct SnapshotSummary: Sendable, Equatable {
                 sawCompactRevision = true
             case .session: break
             }
+            try visit(record)
         }
         summary.revision = applied.index
         summary.term = applied.term

@@ -1,3 +1,4 @@
+import CLMDB
 import RaftCore
 
 /// Moving the whole state machine into and out of the snapshot format.
@@ -35,10 +36,10 @@ extension KVStateMachine {
         let applied = try reader.readAll { record throws(KVStoreError) in
             switch record {
             case .pair(let key, let revision, let value):
-                try txn.put(kv, key, KVRecord(key: String(decoding: key, as: UTF8.self), value: value, revision: revision).encodedValue())
+                try Self.appendInOrder(txn, kv, key, KVRecord(key: String(decoding: key, as: UTF8.self), value: value, revision: revision).encodedValue())
             case .key(let key, let stored):
                 let record = try Self.fromSnapshot { () throws(KVStoreError) in try KVRecord(key: key, stored: stored) }
-                try txn.put(kv, key, record.encodedValue())
+                try Self.appendInOrder(txn, kv, key, record.encodedValue())
                 // Leases come before or after their keys; the key list is rebuilt from the keys.
                 if record.lease != 0 { try leaseTable.attach(record.key, to: record.lease, txn) }
             case .event(let position, let event):
@@ -46,7 +47,7 @@ extension KVStateMachine {
                     _ = try EventPosition(key: position)
                     _ = try KVEvent(decoding: event)
                 }
-                try txn.put(history, position, event)
+                try Self.appendInOrder(txn, history, position, event)
             case .lease(let lease):
                 try leaseTable.put(lease, txn)
             case .compactRevision(let revision):
@@ -66,6 +67,18 @@ extension KVStateMachine {
         }
         try txn.put(meta, Schema.MetaKey.applied, LogCodec.encode(applied))
         return applied
+    }
+
+    /// Keys and history events come in LMDB's key order (`write` walks the databases), so
+    /// they are appended: pages fill whole instead of splitting half empty, and a million
+    /// keys install in a fraction of the time. A file out of that order, or with a key twice,
+    /// is a damaged snapshot, not damaged storage.
+    private static func appendInOrder(_ txn: Transaction, _ db: Database, _ key: [UInt8], _ value: [UInt8]) throws(KVStoreError) {
+        do {
+            try txn.put(db, key, value, append: true)
+        } catch .lmdb(_, let code, _) where code == MDB_KEYEXIST {
+            throw .snapshotInvalid("records out of key order, or a key given twice")
+        }
     }
 
     /// Decodes part of a snapshot record. Bytes that do not decode make a damaged snapshot
