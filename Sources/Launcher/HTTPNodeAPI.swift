@@ -112,7 +112,7 @@ public final class HTTPNodeAPI: NodeAPI {
         let response: HTTPClientResponse
         do {
             // The deadline covers the head only; the body then streams for as long as it lasts.
-            response = try await streamClient.execute(request, timeout: requestTimeout)
+            response = try await streamClient.execute(request, timeout: nodeRequest.headTimeout ?? requestTimeout)
         } catch {
             throw NodeUnreachable("\(authority): \(error)")
         }

@@ -53,12 +53,16 @@ extension KVGateway {
         return (id, try await send(NodeRequest(method: "GET", target: "/lease/" + lease), port))
     }
 
+    /// The node writes the whole backup before it answers: about 2 s per million keys here.
+    static let snapshotHeadTimeout = TimeAmount.minutes(10)
+
     /// `GET /snapshot` on the chosen node (default the leader), unread: a backup of the whole
     /// store for the dashboard's "Download snapshot".
     public func snapshot(node: String?) async throws(ControlError) -> (NodeID, NodeStream) {
         let (id, port) = try await target(node)
         do {
-            return (id, try await api.openStream(NodeRequest(method: "GET", target: "/snapshot"), apiPort: port))
+            let request = NodeRequest(method: "GET", target: "/snapshot", headTimeout: KVGateway.snapshotHeadTimeout)
+            return (id, try await api.openStream(request, apiPort: port))
         } catch {
             throw .unavailable("\(id) did not answer: \(error)")
         }

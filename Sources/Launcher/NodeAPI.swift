@@ -9,12 +9,17 @@ public struct NodeRequest: Sendable {
     public var body: ByteBuffer?
     /// Extra request headers, such as a watch's `Last-Event-ID`.
     public var headers: [String: String]
+    /// How long the answer's head may take, when not the launcher's usual request timeout:
+    /// a node writes a whole backup before it answers `GET /snapshot`.
+    public var headTimeout: TimeAmount?
 
-    public init(method: String, target: String, body: ByteBuffer? = nil, headers: [String: String] = [:]) {
+    public init(method: String, target: String, body: ByteBuffer? = nil, headers: [String: String] = [:],
+                headTimeout: TimeAmount? = nil) {
         self.method = method
         self.target = target
         self.body = body
         self.headers = headers
+        self.headTimeout = headTimeout
     }
 }
 
