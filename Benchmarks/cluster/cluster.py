@@ -43,6 +43,7 @@ import sys
 import threading
 import time
 
+import backup  # noqa: E402  (the backup phase, Benchmarks/cluster/backup.py)
 import cas  # noqa: E402  (throughput --ops cas, Benchmarks/cluster/cas.py)
 import etcdnative  # noqa: E402  (throughput --etcd-native, Benchmarks/cluster/etcdnative.py)
 import partition  # noqa: E402  (the partition phase, Benchmarks/cluster/partition.py)
@@ -986,6 +987,7 @@ def report(args):
     out += cas_report(records)
     out += watchfanout.report(records)
     out += partition.report(records)
+    out += backup.report(records)
     text = "\n".join(out)
     print(text)
 
@@ -1030,8 +1032,10 @@ def cas_report(records):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("phase", choices=["throughput", "failover", "footprint", "profile", "partition", "watch-fanout",
-                                     "report", "categories"])
+                                     "backup", "report", "categories"])
     p.add_argument("--kv-bin")
+    p.add_argument("--kvctl-bin", help="backup: kvctl (default: next to --kv-bin)")
+    p.add_argument("--backup-rounds", type=int, default=3, help="backup: saves and restores of each system")
     p.add_argument("--etcd-bin", default=shutil.which("etcd") or "etcd")
     p.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/kv-bench"))
     p.add_argument("--results", required=True)
@@ -1089,6 +1093,7 @@ def main():
         {"throughput": phase_throughput, "failover": phase_failover,
          "footprint": phase_footprint, "profile": phase_profile,
          "partition": lambda a: partition.phase(a, sys.modules[__name__]),
+         "backup": lambda a: backup.phase(a, sys.modules[__name__]),
          "watch-fanout": lambda a: watchfanout.phase(a, sys.modules[__name__])}[args.phase](args)
     except KeyboardInterrupt:
         log("interrupted; clusters stopped")
