@@ -15,9 +15,10 @@ echo "== Raft cluster simulation, built in release"
 bash scripts/simulation-release.sh
 echo "== Examples/EmbeddedRaft: a 3-node cluster on the RaftCore product alone"
 swift run --package-path Examples/EmbeddedRaft
-echo "== RaftCore documentation: DocC, where a warning (an unresolved link, say) fails"
+echo "== RaftCore and KVClient documentation: DocC, where a warning (an unresolved link, say) fails"
 if command -v docc >/dev/null; then
   bash scripts/raftcore-docs.sh
+  bash scripts/kvclient-docs.sh
 else
   echo "SKIPPED the documentation check: this toolchain has no docc"
 fi
