@@ -185,11 +185,15 @@ let package = Package(
                 "ClusterAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The client library's parsers and policies (event streams, endpoints, redirects, txn
+        // scripts, kvctl's argument hoisting) against hostile input: pure, no processes, no sockets.
+        .testTarget(name: "KVClientTests", dependencies: ["KVClient", "kvctl"]),
         // Thin executable: etcdctl's vocabulary over KVClient (KVStore only reads snapshot files).
         .executableTarget(
             name: "kvctl",

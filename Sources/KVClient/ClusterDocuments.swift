@@ -45,3 +45,15 @@ public struct EndpointHealth: Sendable {
     public var endpoint: Endpoint
     public var result: Result<NodeHealth, KVClientError>
 }
+
+/// The members' API addresses as endpoints, and why any member's could not be used.
+public struct MemberEndpoints: Sendable {
+    public var endpoints: [Endpoint]
+    /// One ``KVClientError/invalidResponse(_:)`` per member whose address is not a `host:port`.
+    public var malformed: [KVClientError]
+
+    public init(endpoints: [Endpoint], malformed: [KVClientError]) {
+        self.endpoints = endpoints
+        self.malformed = malformed
+    }
+}

@@ -12,14 +12,21 @@ struct Contenders: Sendable {
     /// so the keys are listed, then read back by transactions of `get`s (up to 128 each, the
     /// node's limit); a key deleted in between is simply no longer a contender.
     static func read(_ client: KVClient, prefix: String) async throws -> Contenders {
-        let first = try await client.list(prefix: prefix, limit: 1_000)
-        var names = first.pairs.map(\.key)
-        var startAfter = first.nextStartAfter
-        while let after = startAfter {
-            let page = try await client.list(prefix: prefix, limit: 1_000, startAfter: after)
+        var names: [String] = []
+        var listedAt: UInt64?
+        try await client.forEachPage(prefix: prefix, pageSize: 1_000) { page in
+            // The first page's revision: a watch from there sees every change after the listing
+            // began. Without it, a watch would start from the beginning of history, or miss changes.
+            if listedAt == nil {
+                guard let revision = page.revision else {
+                    throw KVClientError.invalidResponse("a listing of \(prefix.prefix(100)) without X-KV-Revision")
+                }
+                listedAt = revision
+            }
             names += page.pairs.map(\.key)
-            startAfter = page.nextStartAfter
+            return true
         }
+        guard let listedAt else { throw KVClientError.invalidResponse("a listing of \(prefix.prefix(100)) without a page") }
         var keys: [KeyValue] = []
         var batchStart = 0
         while batchStart < names.count {
@@ -29,7 +36,7 @@ struct Contenders: Sendable {
             batchStart += batch.count
         }
         keys.sort { $0.createRevision < $1.createRevision }
-        return Contenders(keys: keys, listedAt: first.revision ?? 0)
+        return Contenders(keys: keys, listedAt: listedAt)
     }
 }
 
@@ -44,7 +51,8 @@ public struct Ownership: Sendable, Equatable {
 
 extension KVClient {
     /// Creates `NAME/<lease>` under `lease` (or finds it, when a retry already made it), then
-    /// waits until every key under the prefix created before it is gone.
+    /// waits until every key under the prefix created before it is gone. Runs under the
+    /// lease's keep-alive, which cancels it once the lease is lost.
     func enqueueAndWait(name: String, value: String, lease: UInt64) async throws -> Ownership {
         let prefix = name.hasSuffix("/") ? name : name + "/"
         let key = "\(prefix)\(lease)"

@@ -25,28 +25,34 @@ private struct RefusalDocument: Decodable {
     }
 }
 
+/// The head of an answer arrived, but its body did not (the connection broke or went silent).
+struct AnswerBodyLost: Error {
+    var endpoint: Endpoint
+    var underlying: any Error
+}
+
 extension KVClient {
     /// Largest body of an ordinary answer read into memory; a server that sends more is refused
     /// rather than allowed to exhaust the client. A `GET /kv` page is at most 4 MiB of keys and
-    /// values by default, and its JSON escapes can double that.
-    static let maxAnswerBytes = 16 * 1024 * 1024
+    /// values by default, and JSON escapes (`\u0001` for one byte) can make it six times that.
+    static let maxAnswerBytes = 32 * 1024 * 1024
 
     /// Reads the whole body, at most `limit` bytes, within the request timeout (the client's
-    /// deadline covers only the answer's head).
+    /// deadline covers only the answer's head). A lost or stalled body is ``AnswerBodyLost``,
+    /// which ``exchange(_:on:_:)`` turns into a retry or an error.
     func collectBody(_ answer: APIResponse, limit: Int = KVClient.maxAnswerBytes) async throws -> ByteBuffer {
         let body = answer.response.body
         do {
             return try await withDeadline(configuration.requestTimeout) {
                 try await body.collect(upTo: limit)
             }
-        } catch is CancellationError {
-            throw CancellationError()
         } catch let error as KVClientError {
             throw error
         } catch let error as NIOTooManyBytesError {
             throw KVClientError.invalidResponse("answer from \(answer.endpoint) over \(limit) bytes: \(error)")
         } catch {
-            throw KVClientError.unreachable(endpoints: [answer.endpoint.description], underlying: error)
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            throw AnswerBodyLost(endpoint: answer.endpoint, underlying: error)
         }
     }
 
@@ -64,7 +70,46 @@ extension KVClient {
 
     /// Sends and decodes in one step.
     func call<T: Decodable>(_ request: APIRequest, as type: T.Type, key: String? = nil) async throws -> T {
-        try await decode(type, from: try await send(request), key: key)
+        try await exchange(request) { try await self.decode(type, from: $0, key: key) }
+    }
+
+    /// Sends `request` (to `endpoint` alone, or with failover when nil) and reads the answer
+    /// with `read`.
+    ///
+    /// When the head of the answer arrived but its body was lost, a request that is safe to
+    /// repeat is sent again, unchanged, on the next endpoint: a write repeats its
+    /// `Idempotency-Key`, so the cluster answers it from its record of the first attempt
+    /// instead of applying it twice. This goes on within the retry budget. A request that is
+    /// not safe to repeat was applied (its head came) but its result is unknown:
+    /// ``KVClientError/answerLost(endpoint:underlying:)``.
+    func exchange<T>(_ request: APIRequest, on endpoint: Endpoint? = nil,
+                     _ read: (APIResponse) async throws -> T) async throws -> T {
+        let clock = ContinuousClock()
+        let deadline = clock.now + (request.retryBudget ?? configuration.retryBudget)
+        var next = request
+        var avoiding: Endpoint?
+        while true {
+            let answer: APIResponse
+            if let endpoint {
+                answer = try await sendOnce(next, to: endpoint)
+            } else {
+                answer = try await send(next, avoiding: avoiding)
+            }
+            do {
+                return try await read(answer)
+            } catch let lost as AnswerBodyLost {
+                let left = deadline - clock.now
+                guard request.retry == .safe else {
+                    throw KVClientError.answerLost(endpoint: lost.endpoint.description, underlying: lost.underlying)
+                }
+                guard endpoint == nil, left > .zero else {
+                    throw KVClientError.unreachable(endpoints: [lost.endpoint.description], underlying: lost.underlying)
+                }
+                logger.debug("the answer from \(lost.endpoint) broke off (\(lost.underlying)); sending \(request.target) again")
+                next.retryBudget = left
+                avoiding = lost.endpoint
+            }
+        }
     }
 
     /// The error a non-200 answer stands for. `key` names the key of a conditional write, in
@@ -94,21 +139,5 @@ extension KVClient {
     /// The server's message of a refusal, for logs and for the last 503 seen.
     func refusalMessage(_ answer: APIResponse) async -> String {
         await refusal(answer).description
-    }
-}
-
-/// Runs `operation`, and cancels it once `timeout` passes.
-func withDeadline<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw KVClientError.invalidResponse("the answer's body did not arrive within \(timeout)")
-        }
-        return value
     }
 }

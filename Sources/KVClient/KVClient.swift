@@ -15,7 +15,10 @@ import Synchronization
 /// Every call tries the endpoint that answered last, and moves on to the next one when an
 /// endpoint cannot be reached or answers 503 (see ``KVClientConfiguration/retryBudget``).
 /// Writes carry an `Idempotency-Key` made once per call, so a write retried after its answer
-/// was lost is applied at most once. Calls throw ``KVClientError`` or, when the calling task
+/// was lost is applied at most once. Calls the node cannot recognise as repeated (lease
+/// grants and revocations, membership changes, compaction, import) move on only when the
+/// connection could not be made; once sent, a lost answer is
+/// ``KVClientError/answerLost(endpoint:underlying:)``. Calls throw ``KVClientError`` or, when the calling task
 /// is cancelled, `CancellationError`.
 public final class KVClient: Sendable {
     public let configuration: KVClientConfiguration
@@ -28,6 +31,9 @@ public final class KVClient: Sendable {
     public init(configuration: KVClientConfiguration, logger: Logger? = nil) throws(KVClientError) {
         guard !configuration.endpoints.isEmpty else { throw .invalidArgument("no endpoints given") }
         guard configuration.unreachableRounds > 0 else { throw .invalidArgument("unreachableRounds must be at least 1") }
+        guard configuration.streamIdleTimeout > .zero, configuration.requestTimeout > .zero else {
+            throw .invalidArgument("requestTimeout and streamIdleTimeout must be positive")
+        }
         self.configuration = configuration
         self.logger = logger ?? Logger(label: "kv-client", factory: { _ in SwiftLogNoOpLogHandler() })
         var settings = HTTPClient.Configuration(
@@ -37,6 +43,10 @@ public final class KVClient: Sendable {
             ignoreUncleanSSLShutdown: false
         )
         settings.httpVersion = .http1Only
+        // A connection that cannot be made fails its requests at once, instead of holding them
+        // until their deadline while the pool retries: the client fails over to the next
+        // endpoint itself, and such a failure proves the request was never sent (RetryPolicy).
+        settings.connectionPool.retryConnectionEstablishment = false
         // Watches hold a connection each for as long as they run.
         settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)

@@ -19,11 +19,24 @@ public struct KVClientConfiguration: Sendable {
     public var unreachableRounds: Int
     /// The consistency of reads that do not say.
     public var defaultConsistency: ReadConsistency
+    /// How long a stream (a watch, a snapshot, an export) may stay silent before it is taken as
+    /// lost: a node that vanished without closing the connection sends nothing, forever. A
+    /// watch then resumes on the next endpoint. The node sends a watch progress at least every
+    /// 10 s, so the default of 30 s allows two of them to go missing.
+    public var streamIdleTimeout: Duration
+    /// The most bytes of events of one revision a watch holds while it waits for the block that
+    /// ends the revision (the node sends them all at once; a prefix delete of many keys makes
+    /// one large revision). Past it, or past ``maxWatchRevisionEvents``, the watch ends with
+    /// ``KVClientError/invalidResponse(_:)`` instead of growing without bound.
+    public var maxWatchRevisionBytes: Int
+    /// The most events of one revision a watch holds (see ``maxWatchRevisionBytes``).
+    public var maxWatchRevisionEvents: Int
 
     public init(
         endpoints: [Endpoint], tls: TLSSettings? = nil, credentials: Credentials? = nil,
         requestTimeout: Duration = .seconds(10), retryBudget: Duration = .seconds(30), unreachableRounds: Int = 3,
-        defaultConsistency: ReadConsistency = .linearizable
+        defaultConsistency: ReadConsistency = .linearizable, streamIdleTimeout: Duration = .seconds(30),
+        maxWatchRevisionBytes: Int = 128 * 1024 * 1024, maxWatchRevisionEvents: Int = 1_000_000
     ) {
         self.endpoints = endpoints
         self.tls = tls
@@ -32,20 +45,24 @@ public struct KVClientConfiguration: Sendable {
         self.retryBudget = retryBudget
         self.unreachableRounds = unreachableRounds
         self.defaultConsistency = defaultConsistency
+        self.streamIdleTimeout = streamIdleTimeout
+        self.maxWatchRevisionBytes = maxWatchRevisionBytes
+        self.maxWatchRevisionEvents = maxWatchRevisionEvents
     }
 
     /// Parses `host:port` strings (optionally `http://` or `https://`); addresses without a
     /// scheme use HTTPS when `tls` is given.
     public init(
         endpoints: [String], tls: TLSSettings? = nil, credentials: Credentials? = nil,
-        requestTimeout: Duration = .seconds(10), retryBudget: Duration = .seconds(30),
-        defaultConsistency: ReadConsistency = .linearizable
+        requestTimeout: Duration = .seconds(10), retryBudget: Duration = .seconds(30), unreachableRounds: Int = 3,
+        defaultConsistency: ReadConsistency = .linearizable, streamIdleTimeout: Duration = .seconds(30)
     ) throws(KVClientError) {
         let scheme: Endpoint.Scheme = tls == nil ? .http : .https
         var parsed: [Endpoint] = []
         for text in endpoints { parsed.append(try Endpoint(parsing: text, defaultScheme: scheme)) }
         self.init(endpoints: parsed, tls: tls, credentials: credentials, requestTimeout: requestTimeout,
-                  retryBudget: retryBudget, defaultConsistency: defaultConsistency)
+                  retryBudget: retryBudget, unreachableRounds: unreachableRounds, defaultConsistency: defaultConsistency,
+                  streamIdleTimeout: streamIdleTimeout)
     }
 }
 

@@ -8,6 +8,13 @@ public enum KVClientError: Error, Sendable, CustomStringConvertible {
     /// No endpoint answered: every one tried failed to connect, or lost the connection before
     /// an answer, until the retry budget ran out. `underlying` is the last transport error.
     case unreachable(endpoints: [String], underlying: any Error)
+    /// A request that cannot be repeated safely (no `Idempotency-Key`: a lease grant, a
+    /// compaction, an import, a membership change) was sent, but its answer was lost or came
+    /// too late. It may or may not have been applied, so the client did not send it again.
+    case answerLost(endpoint: String, underlying: any Error)
+    /// The client could not renew the lease before its TTL ran out on the client's clock, so
+    /// whatever the lease guards (a lock, a leadership) must be taken as gone.
+    case leaseLost(id: UInt64, reason: String)
     /// 400: the request was malformed (the server says what to fix).
     case badRequest(String)
     /// 401: no credentials, or credentials the server does not accept.
@@ -49,7 +56,7 @@ public enum KVClientError: Error, Sendable, CustomStringConvertible {
         case .idempotencyKeyReused: 422
         case .unavailable: 503
         case .server(let status, _): status
-        case .unreachable, .invalidResponse, .invalidArgument, .file: nil
+        case .unreachable, .answerLost, .leaseLost, .invalidResponse, .invalidArgument, .file: nil
         }
     }
 
@@ -57,6 +64,10 @@ public enum KVClientError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .unreachable(let endpoints, let underlying):
             "no endpoint answered (tried \(endpoints.joined(separator: ", "))): \(underlying)"
+        case .answerLost(let endpoint, let underlying):
+            "the answer from \(endpoint) was lost (\(underlying)); the request may have been applied and was not repeated"
+        case .leaseLost(let id, let reason):
+            "lease \(id) lost: \(reason)"
         case .badRequest(let message), .unauthorized(let message), .forbidden(let message), .notFound(let message),
              .conflict(let message), .idempotencyKeyReused(let message), .unavailable(let message):
             message

@@ -18,7 +18,10 @@
 public enum TxnScript {
     public static func parse(_ text: String) throws(KVClientError) -> Txn {
         var sections: [[(number: Int, text: String)]] = [[]]
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so splitting on "\n" alone would leave a script
+        // written on Windows as one long line.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for (offset, raw) in lines.enumerated() {
             let line = raw.trimmingWhitespace()
             if line.isEmpty {
                 // As etcdctl reads it: each blank line ends a part, even an empty one (no compares).

@@ -1,5 +1,7 @@
+import Foundation
+
 /// One change to one key, as a watch delivers it.
-public struct WatchEvent: Sendable, Equatable, Decodable {
+public struct WatchEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case put
         case delete
@@ -23,20 +25,31 @@ public struct WatchEvent: Sendable, Equatable, Decodable {
         self.previousValue = previousValue
         self.expired = expired
     }
+}
+
+/// The `data:` object of a watch event. The kind is not in it (it is the `event:` field), so
+/// this is not `WatchEvent`'s own `Decodable`: decoding a `WatchEvent` alone could only guess it.
+struct WatchEventDocument: Decodable {
+    var keyValue: KeyValue
+    var previousValue: String?
+    var expired: Bool
 
     enum CodingKeys: String, CodingKey {
         case expired
         case previousValue = "prev_value"
     }
 
-    /// Decodes the `data:` object; the kind comes from the `event:` field, so it is put
-    /// in afterwards.
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        kind = .put
         keyValue = try KeyValue(from: decoder)
         previousValue = try c.decodeIfPresent(String.self, forKey: .previousValue)
         expired = try c.decodeIfPresent(Bool.self, forKey: .expired) ?? false
+    }
+
+    /// The event of `kind` that `data` describes, or nil when it is not such a document.
+    static func event(_ kind: WatchEvent.Kind, data: String) -> WatchEvent? {
+        guard let document = try? JSONDecoder().decode(WatchEventDocument.self, from: Data(data.utf8)) else { return nil }
+        return WatchEvent(kind: kind, keyValue: document.keyValue, previousValue: document.previousValue, expired: document.expired)
     }
 }
 

@@ -34,14 +34,19 @@ public struct WatchStream: AsyncSequence, Sendable {
         /// Every change up to here was delivered (or, before the first answer, the revision
         /// to start after; nil lets the node start from now).
         var lastRevision: UInt64?
-        private var body: HTTPClientResponse.Body.AsyncIterator?
+        private var body: BodyReader?
         private var servingEndpoint: Endpoint?
         private var parser = ServerSentEventParser()
         /// Events of the revision being received, held until the block with its `id` arrives:
         /// a revision cut off in the middle is received again whole on resume.
         private var pending: [WatchEvent] = []
+        /// The `data:` bytes of `pending`, against ``KVClientConfiguration/maxWatchRevisionBytes``.
+        private var pendingBytes = 0
         private var ready: [WatchMessage] = []
-        private var emptyConnections = 0
+        /// Reconnections since a revision was last delivered whole: the pause before the next
+        /// one grows with it, so a node that accepts watches and drops them (or sends only
+        /// progress) is not asked again in a tight loop.
+        private var reconnections = 0
 
         init(stream: WatchStream, lastRevision: UInt64?) {
             self.stream = stream
@@ -53,21 +58,23 @@ public struct WatchStream: AsyncSequence, Sendable {
                 if !ready.isEmpty { return ready.removeFirst() }
                 try Task.checkCancellation()
                 if body == nil { try await connect() }
+                guard let reading = body else { continue }
                 let chunk: ByteBuffer?
                 do {
-                    chunk = try await body?.next()
-                } catch is CancellationError {
-                    throw CancellationError()
+                    chunk = try await reading.next(within: stream.client.configuration.streamIdleTimeout)
                 } catch let error as KVClientError {
                     throw error
                 } catch {
-                    chunk = nil  // the connection broke: resume elsewhere
+                    if Task.isCancelled || error is CancellationError { throw CancellationError() }
+                    // The connection broke, or stayed silent past the node's progress interval
+                    // (a half-open connection): resume elsewhere.
+                    stream.client.logger.debug("watch on \(servingEndpoint.map(String.init(describing:)) ?? "?") lost: \(error)")
+                    chunk = nil
                 }
                 guard let chunk else {
                     try await disconnected()
                     continue
                 }
-                emptyConnections = 0
                 for event in try parser.feed(chunk.readableBytesView) { try handle(event) }
             }
         }
@@ -81,60 +88,85 @@ public struct WatchStream: AsyncSequence, Sendable {
             items.append(("start_revision", lastRevision.map(String.init)))
             if stream.previousValues { items.append(("prev_value", "true")) }
             items.append(("consistency", stream.client.consistencyParameter(stream.consistency)))
-            var request = APIRequest(.GET, "/watch\(PercentEncoding.query(items))")
+            var request = APIRequest.read("/watch\(PercentEncoding.query(items))")
             if let lastRevision { request.headers.append(("Last-Event-ID", String(lastRevision))) }
             let answer = try await stream.client.send(request, avoiding: servingEndpoint)
             guard answer.status == 200 else { throw await stream.client.refusal(answer) }
-            body = answer.response.body.makeAsyncIterator()
+            body = BodyReader(answer.response.body)
             servingEndpoint = answer.endpoint
             parser.reset()
-            pending = []
+            clearPending()
         }
 
-        /// The stream ended: resume on another endpoint, pausing when connections keep ending
-        /// without a byte (a node that accepts watches and drops them at once).
+        /// The stream ended: resume on another endpoint after a pause that doubles with every
+        /// reconnection that delivered no revision (50 ms, then up to 5 s).
         private mutating func disconnected() async throws {
             body = nil
-            pending = []
+            clearPending()
             parser.reset()
-            emptyConnections = Swift.min(emptyConnections + 1, 10)
-            if emptyConnections > 1 {
-                try await Task.sleep(for: .milliseconds(100 * emptyConnections))
-            }
+            reconnections = Swift.min(reconnections + 1, 16)
+            try await Task.sleep(for: Self.pause(afterReconnections: reconnections))
+        }
+
+        static func pause(afterReconnections count: Int) -> Duration {
+            let doublings = Swift.min(Swift.max(count - 1, 0), 7)
+            return Swift.min(.milliseconds(50) * (1 << doublings), .seconds(5))
+        }
+
+        private mutating func clearPending() {
+            pending = []
+            pendingBytes = 0
         }
 
         private mutating func handle(_ event: ServerSentEvent) throws {
             switch event.event {
             case "progress":
+                // The node sends progress only between revisions: one in the middle of a
+                // revision would deliver a revision that is not whole.
+                if let open = pending.first {
+                    throw KVClientError.invalidResponse("a progress event inside revision \(open.revision)")
+                }
                 guard let revision = Self.progressRevision(event.data) else {
                     throw KVClientError.invalidResponse("a progress event without a revision: \(event.data.prefix(200))")
                 }
                 if revision >= (lastRevision ?? 0) {
                     lastRevision = revision
-                    if pending.isEmpty { ready.append(.progress(revision: revision)) }
+                    ready.append(.progress(revision: revision))
                 }
             case "put", "delete":
-                var change: WatchEvent
-                do {
-                    change = try JSONDecoder().decode(WatchEvent.self, from: Data(event.data.utf8))
-                } catch {
+                guard let change = WatchEventDocument.event(event.event == "put" ? .put : .delete, data: event.data) else {
                     throw KVClientError.invalidResponse("a watch event that is not one: \(event.data.prefix(200))")
                 }
-                change.kind = event.event == "put" ? .put : .delete
                 // Never hand out what was delivered already.
                 guard change.revision > (lastRevision ?? 0) else { return }
-                pending.append(change)
+                try hold(change, bytes: event.data.utf8.count)
                 if let id = event.id {
                     guard let revision = UInt64(id), revision == change.revision else {
                         throw KVClientError.invalidResponse("event id \(id.prefix(40)) is not its revision \(change.revision)")
                     }
                     ready.append(.events(revision: revision, pending))
-                    pending = []
+                    clearPending()
                     lastRevision = revision
+                    reconnections = 0
                 }
             default:
                 break  // an event kind this client does not know: ignored, as SSE clients do
             }
+        }
+
+        /// Adds an event to the revision being received, which must be the revision of every
+        /// event held, within the configured limits.
+        private mutating func hold(_ change: WatchEvent, bytes: Int) throws {
+            if let open = pending.first, open.revision != change.revision {
+                throw KVClientError.invalidResponse("an event of revision \(change.revision) inside revision \(open.revision)")
+            }
+            let configuration = stream.client.configuration
+            pendingBytes += bytes
+            guard pending.count < configuration.maxWatchRevisionEvents, pendingBytes <= configuration.maxWatchRevisionBytes else {
+                throw KVClientError.invalidResponse(
+                    "revision \(change.revision) holds more than \(configuration.maxWatchRevisionEvents) events or \(configuration.maxWatchRevisionBytes) bytes")
+            }
+            pending.append(change)
         }
 
         private static func progressRevision(_ data: String) -> UInt64? {

@@ -54,11 +54,13 @@ struct EndpointCommand: AsyncParsableCommand {
         @Flag(help: "Every member's API address, from the cluster's configuration.") var cluster = false
 
         func run() async throws {
-            let statuses = try await global.withClient { client in
-                await client.statuses(of: cluster ? try await client.memberEndpoints() : client.configuration.endpoints)
+            let (statuses, malformed) = try await global.withClient { client in
+                let targets = try await EndpointCommand.targets(client, cluster: cluster)
+                return (await client.statuses(of: targets.endpoints), targets.malformed)
             }
             ClusterOutput.statuses(statuses).print(global.writeOut)
-            try EndpointCommand.fail(statuses.map(\.result).compactMap { if case .failure(let e) = $0 { e } else { nil } }, of: statuses.count)
+            let failures = statuses.compactMap { if case .failure(let e) = $0.result { e } else { nil } }
+            try EndpointCommand.fail(failures + malformed, of: statuses.count + malformed.count)
         }
     }
 
@@ -68,14 +70,22 @@ struct EndpointCommand: AsyncParsableCommand {
         @Flag(help: "Every member's API address, from the cluster's configuration.") var cluster = false
 
         func run() async throws {
-            let healths = try await global.withClient { client in
-                await client.healths(of: cluster ? try await client.memberEndpoints() : client.configuration.endpoints)
+            let (healths, malformed) = try await global.withClient { client in
+                let targets = try await EndpointCommand.targets(client, cluster: cluster)
+                return (await client.healths(of: targets.endpoints), targets.malformed)
             }
             ClusterOutput.healths(healths).print(global.writeOut)
             var failures = healths.compactMap { if case .failure(let e) = $0.result { e } else { nil } }
             for entry in healths { if case .success(let health) = entry.result, !health.isHealthy { failures.append(.server(status: 200, message: "\(entry.endpoint) is unhealthy")) } }
-            try EndpointCommand.fail(failures, of: healths.count)
+            try EndpointCommand.fail(failures + malformed, of: healths.count + malformed.count)
         }
+    }
+
+    /// `--endpoints`, or with `--cluster` every member's address (a member whose address is
+    /// malformed is skipped, and reported as a failure).
+    static func targets(_ client: KVClient, cluster: Bool) async throws -> MemberEndpoints {
+        guard cluster else { return MemberEndpoints(endpoints: client.configuration.endpoints, malformed: []) }
+        return try await client.memberEndpoints()
     }
 
     /// Exit 3 when no endpoint answered, 1 when some failed; the rows already went to stdout.

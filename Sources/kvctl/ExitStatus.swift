@@ -4,7 +4,8 @@ import KVClient
 /// kvctl's exit codes: scripts tell a refused request from a typo from a cluster that is down.
 enum ExitStatus: Int32 {
     case ok = 0
-    /// The server refused the request (its message goes to stderr), or a local file failed.
+    /// The server refused the request (its message goes to stderr), a local file failed, a
+    /// lease was lost, an unrepeatable request's answer was lost, or any error that is not usage.
     case refused = 1
     /// The command line was wrong.
     case usage = 2

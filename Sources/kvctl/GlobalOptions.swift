@@ -61,8 +61,11 @@ struct GlobalOptions: ParsableArguments {
         } else if let token {
             credentials = .bearer(token)
         }
+        // One attempt may not outlast the whole command's time.
+        let budget = Duration.seconds(commandTimeout)
         return try KVClientConfiguration(endpoints: endpointList, tls: tls, credentials: credentials,
-                                         retryBudget: .seconds(commandTimeout), defaultConsistency: consistency)
+                                         requestTimeout: min(.seconds(10), budget), retryBudget: budget,
+                                         defaultConsistency: consistency)
     }
 
     /// Runs `body` with a client, and shuts the client down after, whatever happens.

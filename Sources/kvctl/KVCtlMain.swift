@@ -3,7 +3,8 @@ import Foundation
 import KVClient
 
 /// Entry point: parses, runs, and turns every outcome into kvctl's exit codes (see ``ExitStatus``).
-/// ArgumentParser's own `main` would exit 64 on a usage error; kvctl promises 2.
+/// ArgumentParser's own `main` would exit 64 on a usage error; kvctl promises 2, and only for
+/// what ArgumentParser reports (parsing, validation); every other error is 1.
 @main
 enum KVCtlMain {
     static func main() async {
@@ -28,8 +29,14 @@ enum KVCtlMain {
             CommandFailure(error).report()
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
+        } catch let usage as ValidationError {
+            exit(usageFailure: usage)
+        } catch let clean as CleanExit {
+            exit(usageFailure: clean)
         } catch {
-            exit(usageFailure: error)
+            // Not the command line's fault (a local I/O error, say): status 1, never 2, so a
+            // script does not take it for a typo.
+            CommandFailure(.refused, "\(error)").report()
         }
     }
 

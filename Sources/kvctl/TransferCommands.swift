@@ -11,7 +11,14 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         let stdout = FileHandle.standardOutput
         _ = try await global.withClient { client in
-            try await client.export(prefix: prefix) { chunk in try stdout.write(contentsOf: Data(chunk.readableBytesView)) }
+            try await client.export(prefix: prefix) { chunk in
+                do {
+                    try stdout.write(contentsOf: Data(chunk.readableBytesView))
+                } catch {
+                    // A full disk or a closed pipe downstream: a local file error (exit 1).
+                    throw KVClientError.file(path: "stdout", reason: "cannot be written: \(error.localizedDescription)")
+                }
+            }
         }
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import KVClient
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The client library (Sources/KVClient) against real kv-node processes: the calls map onto
 /// the API, failover is invisible to the caller, a retried write applies once, and a watch
@@ -142,6 +145,7 @@ struct KVClientLibraryTests {
                 try await client.put("leased", "alive", lease: lease.id)
                 let renewals = Renewals()
                 let keeper = Task { try await client.keepLeaseAlive(lease.id) { _ in renewals.add() } }
+                defer { keeper.cancel() }
                 // Wait until the lease has lived three of its TTLs, kept alive all along.
                 try await eventually("the lease to be renewed past three TTLs", timeout: .seconds(60)) {
                     ContinuousClock.now - granted > .seconds(3 * ttl) && renewals.count >= 4 ? true : nil
@@ -159,15 +163,139 @@ struct KVClientLibraryTests {
         }
     }
 
+    @Test("a write whose connection breaks before its answer, or whose answer breaks off after its head, is sent again with the same Idempotency-Key and applies once")
+    func idempotentRetryRepeatsTheKey() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let node = try await cluster.leader()
+            let replies: [(String, FakeEndpoint.Reply)] = [
+                ("closed", .closeWithoutAnswer),
+                ("broken-body", .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\nConnection: close\r\n\r\n{\"key\"")),
+            ]
+            for (name, reply) in replies {
+                try await FakeEndpoint.with(reply) { fake in
+                    try await Self.withClient([fake.address, node.apiAddress]) { client in
+                        let key = "idem/\(name)"
+                        let written = try await client.put(key, "v")
+                        let sentToFake = try #require(fake.requests.first?.header("Idempotency-Key"), "the fake saw no write")
+                        #expect(fake.requests.count == 1)
+                        // Replayed by hand with that key, the write is answered from the node's
+                        // record, at its first revision: the client's retry carried the same key.
+                        let replay = try await node.client.put(key, "v", idempotencyKey: sentToFake)
+                        #expect(replay.status == 200, "\(replay)")
+                        #expect(replay.object?["revision"] as? Int == Int(written.revision))
+                        let kv = try #require(try await client.get(key))
+                        #expect(kv.version == 1, "\(key) was written \(kv.version) times")
+                        #expect(kv.revision == written.revision)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a request without an Idempotency-Key goes to another node only when it was never sent: not after a lost answer or a 503")
+    func unrepeatableRequestIsNotResent() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let node = try await cluster.leader()
+            let unavailable = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                + "Content-Length: 22\r\nConnection: close\r\n\r\n{\"error\":\"no leader\"}"
+            for reply in [FakeEndpoint.Reply.closeWithoutAnswer, .send(unavailable)] {
+                try await FakeEndpoint.with(reply) { fake in
+                    try await Self.withClient([fake.address, node.apiAddress]) { client in
+                        do {
+                            let grant = try await client.grantLease(ttlSeconds: 30)
+                            Issue.record("a lease grant was sent on after \(reply): \(grant)")
+                        } catch KVClientError.answerLost, KVClientError.unavailable {
+                            // Reported, not repeated.
+                        }
+                        #expect(fake.requests.count == 1)
+                        #expect(try await client.leases().isEmpty, "the grant reached the node too")
+                    }
+                }
+            }
+            // A port where nothing listens: the connection fails, the request never left, so
+            // the next endpoint gets it.
+            let dead = "127.0.0.1:\(PortAllocator.ports(1)[0])"
+            try await Self.withClient([dead, node.apiAddress]) { client in
+                let grant = try await client.grantLease(ttlSeconds: 30)
+                #expect(try await client.leases().map(\.id) == [grant.id])
+            }
+        }
+    }
+
+    @Test("a watch whose node sends a head and then nothing resumes on the next endpoint once the stream has been silent too long")
+    func silentWatchResumesElsewhere() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let node = try await cluster.leader()
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+            try await FakeEndpoint.with(.sendAndHold(head)) { fake in
+                let configuration = try KVClientConfiguration(endpoints: [fake.address, node.apiAddress], streamIdleTimeout: .seconds(1))
+                try await Self.withClient(configuration) { client in
+                    // Written through the node alone, so the watch is the fake's first request.
+                    let (start, written) = try await Self.withClient([node.apiAddress]) { writer in
+                        (try await writer.put("silent/start", "x").revision, try await writer.put("silent/k", "v").revision)
+                    }
+                    let messages = try await Self.collect(client.watch(.prefix("silent/k"), startRevision: start), keys: 1)
+                    #expect(messages.flatMap(\.events).map(\.revision) == [written])
+                    #expect(fake.requests.contains { $0.head.hasPrefix("GET /watch") })
+                }
+            }
+        }
+    }
+
+    @Test("a lock whose lease cannot be renewed within its TTL is given up: the body is cancelled and the loss thrown")
+    func lockLostWhenLeaseCannotBeRenewed() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let node = try await cluster.leader()
+            let pid = try #require(node.pid)
+            defer { node.signal(SIGCONT) }
+            let configuration = try KVClientConfiguration(endpoints: [node.apiAddress], requestTimeout: .seconds(2), retryBudget: .seconds(5))
+            try await Self.withClient(configuration) { client in
+                let outcome = try await Self.within(.seconds(90)) {
+                    do {
+                        try await client.withLock("lost-lock", ttlSeconds: 2) { _ in
+                            kill(pid, SIGSTOP)  // nothing answers any more: no renewal can succeed
+                            while true { try await Task.sleep(for: .seconds(1)) }
+                        }
+                        return "the body returned"
+                    } catch KVClientError.leaseLost {
+                        return "lost"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                #expect(outcome == "lost")
+            }
+        }
+    }
+
     /// Runs `body` with a client of `endpoints`, shut down after, also when `body` throws.
-    static func withClient(_ endpoints: [String], _ body: (KVClient) async throws -> Void) async throws {
-        let client = try KVClient(endpoints: endpoints)
+    static func withClient<T>(_ endpoints: [String], _ body: (KVClient) async throws -> T) async throws -> T {
+        try await withClient(try KVClientConfiguration(endpoints: endpoints), body)
+    }
+
+    static func withClient<T>(_ configuration: KVClientConfiguration, _ body: (KVClient) async throws -> T) async throws -> T {
+        let client = try KVClient(configuration: configuration)
         do {
-            try await body(client)
+            let result = try await body(client)
             try await client.shutdown()
+            return result
         } catch {
             try? await client.shutdown()
             throw error
+        }
+    }
+
+    /// `body`'s value, or a failure once `timeout` passes (then `body` is cancelled).
+    static func within<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw NotYet("nothing within \(timeout)") }
+            return value
         }
     }
 
@@ -205,4 +333,143 @@ private final class Renewals: @unchecked Sendable {
     private var value = 0
     func add() { lock.withLock { value += 1 } }
     var count: Int { lock.withLock { value } }
+}
+
+/// A stand-in for a node on 127.0.0.1, for the failures a real node does not show on cue: it
+/// reads each request whole, records it, and answers as told (not at all, a canned answer, or a
+/// head and then silence). `with` stops it, closing every socket, also when the test fails.
+final class FakeEndpoint: @unchecked Sendable {
+    enum Reply: Sendable, CustomStringConvertible {
+        /// Close the connection once the request has arrived.
+        case closeWithoutAnswer
+        /// Send these bytes, then close.
+        case send(String)
+        /// Send these bytes and keep the connection open, silent, until the fake stops.
+        case sendAndHold(String)
+
+        var description: String {
+            switch self {
+            case .closeWithoutAnswer: "a connection closed without an answer"
+            case .send(let text), .sendAndHold(let text): String(text.prefix(40))
+            }
+        }
+    }
+
+    /// One request as it arrived: its head (request line and headers).
+    struct Request: Sendable {
+        var head: String
+
+        func header(_ name: String) -> String? {
+            for line in head.components(separatedBy: "\r\n").dropFirst() {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                if parts.count == 2, parts[0].lowercased() == name.lowercased() {
+                    return parts[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return nil
+        }
+    }
+
+    let port: Int
+    var address: String { "127.0.0.1:\(port)" }
+    private let reply: Reply
+    private let listener: Int32
+    // @unchecked: these are only touched under `lock`.
+    private let lock = NSLock()
+    private var received: [Request] = []
+    private var held: [Int32] = []
+    private var stopping = false
+    private let served = DispatchSemaphore(value: 0)
+
+    static func with<T>(_ reply: Reply, _ body: (FakeEndpoint) async throws -> T) async throws -> T {
+        let fake = try FakeEndpoint(reply: reply)
+        defer { fake.stop() }
+        return try await body(fake)
+    }
+
+    private init(reply: Reply) throws {
+        self.reply = reply
+        port = PortAllocator.ports(1)[0]
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw Unexpected("socket: errno \(errno)") }
+        guard withLoopbackAddress(port: port, { bind(listener, $0, $1) }) == 0, listen(listener, 16) == 0 else {
+            close(listener)
+            throw Unexpected("cannot listen on 127.0.0.1:\(port): errno \(errno)")
+        }
+        Thread.detachNewThread { self.serve() }
+    }
+
+    var requests: [Request] { lock.withLock { received } }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    private func serve() {
+        defer { served.signal() }
+        while !isStopping {
+            guard Self.readable(listener, milliseconds: 50) else { continue }
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { continue }
+            guard let head = Self.readRequest(connection) else {
+                close(connection)
+                continue
+            }
+            lock.withLock { received.append(Request(head: head)) }
+            switch reply {
+            case .closeWithoutAnswer:
+                close(connection)
+            case .send(let text):
+                Self.writeAll(connection, Array(text.utf8))
+                close(connection)
+            case .sendAndHold(let text):
+                Self.writeAll(connection, Array(text.utf8))
+                lock.withLock { held.append(connection) }
+            }
+        }
+    }
+
+    /// Stops accepting, waits for the serving thread, and closes every socket.
+    func stop() {
+        lock.withLock { stopping = true }
+        served.wait()
+        close(listener)
+        for connection in lock.withLock({ held }) { close(connection) }
+    }
+
+    /// The request head, after reading the body its `Content-Length` announces; nil when the
+    /// client sent no whole request within 10 s.
+    private static func readRequest(_ connection: Int32) -> String? {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var bytes: [UInt8] = []
+        var headEnd: Int?
+        var needed = Int.max
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count < needed {
+            guard ContinuousClock.now < deadline else { return nil }
+            guard readable(connection, milliseconds: 50) else { continue }
+            let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            bytes += buffer[0..<count]
+            if headEnd == nil, let end = bytes.indices.dropLast(3).first(where: { bytes[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }) {
+                headEnd = end
+                let head = String(decoding: bytes[..<end], as: UTF8.self)
+                let length = Request(head: head).header("Content-Length").flatMap { Int($0) } ?? 0
+                needed = end + 4 + length
+            }
+        }
+        return headEnd.map { String(decoding: bytes[..<$0], as: UTF8.self) }
+    }
+
+    private static func readable(_ fd: Int32, milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+
+    private static func writeAll(_ connection: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
 }

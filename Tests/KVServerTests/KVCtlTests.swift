@@ -9,7 +9,7 @@ import Glibc
 /// 0/1/2/3, stdin, and the cluster, lock, snapshot and export commands.
 @Suite("kvctl", .serialized)
 struct KVCtlTests {
-    @Test("put, get, del, txn, lock, snapshot and export/import: golden JSON and exit codes 0, 1, 2 and 3")
+    @Test("put, get, del and txn: golden JSON, stdin, the environment, and exit codes 0, 1, 2 and 3")
     func keyCommands() async throws {
         try await TestCluster.with(size: 1) { cluster in
             let node = try await cluster.leader()
@@ -35,16 +35,17 @@ struct KVCtlTests {
             #expect(refused.status == 1)
             #expect(refused.stderr == "Error: revision mismatch (key a is at revision \(revision))\n")
             #expect(refused.stdout == "")
-            // 2: usage.
-            for usage in [["get"], ["put", "a", "1", "--if-revision", "x"], ["frobnicate"], ["-w", "yaml", "get", "a"]] {
+            // 2: usage, a key the node would refuse among them (checked before sending).
+            for usage in [["get"], ["put", "a", "1", "--if-revision", "x"], ["frobnicate"], ["-w", "yaml", "get", "a"],
+                          ["put", String(repeating: "k", count: 512), "v"], ["get", ""]] {
                 let run = try await kvctl.run(usage)
-                #expect(run.status == 2, "kvctl \(usage.joined(separator: " ")): \(run)")
+                #expect(run.status == 2, "kvctl \(usage.joined(separator: " ").prefix(80)): \(run)")
             }
             // 3: nothing listens there.
             let closed = KVCtlRunner(directory: cluster.root, endpoints: "127.0.0.1:\(PortAllocator.ports(1)[0])")
             #expect(try await closed.run(["get", "a"]).status == 3)
 
-            // A transaction in etcdctl's syntax from stdin.
+            // A transaction in etcdctl's syntax from stdin, also with CRLF line endings.
             let script = "mod(\"a\") = \"\(revision)\"\nvalue(\"b\") != \"x\"\n\nput a \"new value\"\nget a\n\nget a\n"
             let txn = try await kvctl.ok(["-w", "json", "txn"], stdin: script)
             let txnRevision = try Self.number("revision", in: txn.stdout)
@@ -52,14 +53,32 @@ struct KVCtlTests {
             #expect(try await kvctl.ok(["txn"], stdin: script).stdout == "FAILURE\n\na\nnew value\n")
 
             #expect(try await kvctl.ok(["-w", "json", "del", "b"]).stdout.hasPrefix(#"{"deleted":1,"revision":"#))
+        }
+    }
 
-            // A lock held around a command, released after it.
-            let locked = try await kvctl.ok(["lock", "jobs", "--", "sh", "-c", "echo held $KVCTL_LOCK_KEY"])
-            #expect(locked.stdout.hasPrefix("held jobs/"))
+    @Test("a lock held around a command, which runs in kvctl's process group, and released after it")
+    func lockCommand() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let kvctl = KVCtlRunner(directory: cluster.root, endpoints: try await cluster.leader().apiAddress)
+            // Field 5 of /proc/PID/stat is the process group: the command's and kvctl's (its parent's).
+            let groups = #"echo held $KVCTL_LOCK_KEY; echo $(cut -d' ' -f5 /proc/$$/stat) $(cut -d' ' -f5 /proc/$PPID/stat)"#
+            let locked = try await kvctl.ok(["lock", "jobs", "--", "sh", "-c", groups])
+            let lines = locked.stdout.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("held jobs/") == true, "\(locked)")
+            let pair = lines.dropFirst().first?.split(separator: " ") ?? []
+            #expect(pair.count == 2 && pair.first == pair.last, "the command left kvctl's process group: \(locked)")
             #expect(try await kvctl.ok(["-w", "json", "get", "jobs/", "--prefix"]).stdout == #"{"count":0,"kvs":[]}"# + "\n")
             #expect(try await kvctl.ok(["-w", "json", "lease", "list"]).stdout == #"{"leases":[]}"# + "\n")
+            // The command's status is kvctl's.
+            #expect(try await kvctl.run(["lock", "jobs", "--", "sh", "-c", "exit 7"]).status == 7)
+        }
+    }
 
-            // A snapshot saved and described.
+    @Test("a snapshot saved and described; a damaged file and a file that cannot be written are exit 1")
+    func snapshotCommands() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let kvctl = KVCtlRunner(directory: cluster.root, endpoints: try await cluster.leader().apiAddress)
+            _ = try await kvctl.ok(["put", "a", "1"])
             let file = cluster.root.appendingPathComponent("backup.snap").path
             let saved = try await kvctl.ok(["-w", "json", "snapshot", "save", file])
             let savedRevision = try Self.number("revision", in: saved.stdout)
@@ -72,11 +91,23 @@ struct KVCtlTests {
             let damaged = cluster.root.appendingPathComponent("damaged.snap").path
             try Data(try Data(contentsOf: URL(fileURLWithPath: file)).dropLast(3)).write(to: URL(fileURLWithPath: damaged))
             #expect(try await kvctl.run(["snapshot", "status", damaged]).status == 1)
+            let nowhere = cluster.root.appendingPathComponent("missing-directory/backup.snap").path
+            let unwritable = try await kvctl.run(["snapshot", "save", nowhere])
+            #expect(unwritable.status == 1, "\(unwritable)")
+        }
+    }
 
-            // Export, and import into a fresh cluster: the same pairs come back out.
+    @Test("export and import into a fresh cluster give the same pairs back; an export to a full disk is exit 1")
+    func exportAndImport() async throws {
+        try await TestCluster.with(size: 1) { cluster in
+            let kvctl = KVCtlRunner(directory: cluster.root, endpoints: try await cluster.leader().apiAddress)
             for index in 0..<30 { _ = try await kvctl.ok(["put", "exp/\(index)", "value \(index) \"quoted\" é"]) }
             let exported = try await kvctl.ok(["export", "exp/"]).stdout
             #expect(exported.split(separator: "\n").count == 30)
+            // stdout on a full device: a local write error, not an unreachable cluster.
+            let full = try await kvctl.run(["export", "exp/"], stdout: URL(fileURLWithPath: "/dev/full"))
+            #expect(full.status == 1, "\(full)")
+            #expect(full.stderr.hasPrefix("Error: stdout"), "\(full)")
             let exportFile = cluster.root.appendingPathComponent("export.ndjson")
             try Data(exported.utf8).write(to: exportFile)
             try await TestCluster.with(size: 1) { fresh in
@@ -173,14 +204,16 @@ struct KVCtlRunner {
         return run
     }
 
-    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(90)) async throws -> KVCtlRun {
+    /// `stdout` names a file for kvctl's standard output instead of one of the runner's own
+    /// (`/dev/full`, to make writes fail); the run's `stdout` is then empty.
+    func run(_ arguments: [String], stdin: String? = nil, stdout: URL? = nil, timeout: Duration = .seconds(90)) async throws -> KVCtlRun {
         let id = UUID().uuidString
         let files = ["in", "out", "err"].map { directory.appendingPathComponent("kvctl-\(id).\($0)") }
         defer { for file in files { try? FileManager.default.removeItem(at: file) } }
         try Data((stdin ?? "").utf8).write(to: files[0])
         for file in files.dropFirst() { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         let input = try FileHandle(forReadingFrom: files[0])
-        let output = try FileHandle(forWritingTo: files[1])
+        let output = try FileHandle(forWritingTo: stdout ?? files[1])
         let errors = try FileHandle(forWritingTo: files[2])
         defer { for handle in [input, output, errors] { try? handle.close() } }
 
@@ -194,10 +227,13 @@ struct KVCtlRunner {
         // Another test closing a descriptor while Foundation lists them for the child can make
         // one spawn fail with EBADF (see NodeProcess.start): try again.
         try await eventually("kvctl to start", timeout: .seconds(10)) { try process.run() }
+        // Foundation starts the child as the leader of a process group of its own, and kvctl
+        // runs a lock's command in that group: killing the group leaves no command orphaned,
+        // also when kvctl itself had to be killed.
+        let group = process.processIdentifier
         defer {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-            }
+            kill(-group, SIGKILL)
+            if process.isRunning { kill(group, SIGKILL) }
         }
         try await eventually("kvctl \(arguments.joined(separator: " ")) to exit", timeout: timeout, every: .milliseconds(20)) {
             process.isRunning ? nil : true
