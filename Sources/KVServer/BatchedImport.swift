@@ -26,7 +26,7 @@ struct BatchedImport {
         answer = continuation
     }
 
-    mutating func add(_ put: TxnOperation) async throws(ImportRefusal) {
+    mutating func add(_ put: TxnOperation) async throws(APIFailure) {
         if case .put(let key, let value, _) = put {
             let size = key.utf8.count + value.count
             if !batch.isEmpty && (batch.count == TxnRequest.maxEntries || batchBytes + size > ImportRoutes.batchBytes) {
@@ -38,7 +38,7 @@ struct BatchedImport {
     }
 
     /// Proposes what is left and waits for every answer.
-    mutating func finish() async throws(ImportRefusal) {
+    mutating func finish() async throws(APIFailure) {
         if !batch.isEmpty { try await propose() }
         while outstanding > 0 { try await collect() }
     }
@@ -49,7 +49,7 @@ struct BatchedImport {
         while outstanding > 0 { try? await collect() }
     }
 
-    private mutating func propose() async throws(ImportRefusal) {
+    private mutating func propose() async throws(APIFailure) {
         while outstanding >= ImportRoutes.batchesInFlight { try await collect() }
         let count = batch.count
         let answer = self.answer
@@ -61,9 +61,9 @@ struct BatchedImport {
         batchBytes = 0
     }
 
-    private mutating func collect() async throws(ImportRefusal) {
+    private mutating func collect() async throws(APIFailure) {
         guard let (count, result) = await answers.next() else {
-            throw ImportRefusal(500, "the import's answers ended early")
+            throw APIFailure(500, "the import's answers ended early")
         }
         outstanding -= 1
         switch result {
@@ -71,7 +71,7 @@ struct BatchedImport {
             imported += count
             revision = max(revision, applied.revision)
         case .failure(let error):
-            throw ImportRefusal(error.httpStatus, "a batch was not applied: \(error.message)")
+            throw APIFailure(error.httpStatus, "a batch was not applied: \(error.message)")
         }
     }
 }

@@ -40,7 +40,7 @@ struct ImportRoutes {
                 try await importer.add(try Self.pair(line.bytes, number: line.number))
             }
             try await importer.finish()
-        } catch let refusal as ImportRefusal {
+        } catch let refusal as APIFailure {
             await importer.drain()
             var body: [String: ImportAnswerValue] = ["error": .text(refusal.message), "imported": .number(UInt64(importer.imported))]
             if importer.revision > 0 { body["revision"] = .number(importer.revision) }
@@ -54,32 +54,22 @@ struct ImportRoutes {
     }
 
     /// One line as a put: an object with exactly a string `key` and a string `value`.
-    static func pair(_ bytes: [UInt8], number: Int) throws(ImportRefusal) -> TxnOperation {
+    static func pair(_ bytes: [UInt8], number: Int) throws(APIFailure) -> TxnOperation {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
-            throw ImportRefusal(400, "line \(number): not a JSON object")
+            throw APIFailure(400, "line \(number): not a JSON object")
         }
         guard let key = object["key"] as? String, let value = object["value"] as? String else {
-            throw ImportRefusal(400, "line \(number): needs \"key\" and \"value\", both strings")
+            throw APIFailure(400, "line \(number): needs \"key\" and \"value\", both strings")
         }
         if let extra = object.keys.first(where: { $0 != "key" && $0 != "value" }) {
-            throw ImportRefusal(400, "line \(number): unknown field \"\(extra)\"; a line is {\"key\":...,\"value\":...}")
+            throw APIFailure(400, "line \(number): unknown field \"\(extra)\"; a line is {\"key\":...,\"value\":...}")
         }
         do {
             try KVCommand.validate(key: key)
         } catch {
-            throw ImportRefusal(400, "line \(number): \(error)")
+            throw APIFailure(400, "line \(number): \(error)")
         }
         return .put(key: key, value: Array(value.utf8), lease: 0)
-    }
-}
-
-/// Why an import stopped, with the status to answer.
-struct ImportRefusal: Error {
-    var status: Int
-    var message: String
-    init(_ status: Int, _ message: String) {
-        self.status = status
-        self.message = message
     }
 }
 

@@ -24,7 +24,7 @@ struct JSONLineSplitter {
     }
 
     /// The next complete, non-blank line, or nil until more bytes arrive.
-    mutating func next() throws(ImportRefusal) -> (bytes: [UInt8], number: Int)? {
+    mutating func next() throws(APIFailure) -> (bytes: [UInt8], number: Int)? {
         while let end = pending[max(scanned, start)...].firstIndex(of: UInt8(ascii: "\n")) {
             lineNumber += 1
             var line = Array(pending[start..<end])
@@ -40,7 +40,7 @@ struct JSONLineSplitter {
     }
 
     /// The last line when the body does not end with a line break.
-    mutating func finish() throws(ImportRefusal) -> (bytes: [UInt8], number: Int)? {
+    mutating func finish() throws(APIFailure) -> (bytes: [UInt8], number: Int)? {
         if let line = try next() { return line }
         let rest = pending[start...]
         guard !Self.isBlank(rest) else { return nil }
@@ -57,7 +57,7 @@ struct JSONLineSplitter {
         line.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
     }
 
-    private func tooLong(_ number: Int) -> ImportRefusal {
-        ImportRefusal(413, "line \(number) is longer than \(maxLineBytes) bytes")
+    private func tooLong(_ number: Int) -> APIFailure {
+        APIFailure(413, "line \(number) is longer than \(maxLineBytes) bytes")
     }
 }

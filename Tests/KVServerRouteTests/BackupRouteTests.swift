@@ -130,6 +130,6 @@ import Testing
         var splitter = JSONLineSplitter(maxLineBytes: 8)
         splitter.append(ByteBuffer(string: "{\"k\":1}\n0123456789"))
         #expect(try splitter.next()?.number == 1)
-        #expect(throws: ImportRefusal.self) { try splitter.next() }
+        #expect(throws: APIFailure.self) { try splitter.next() }
     }
 }
