@@ -93,6 +93,8 @@ enum PrometheusText {
         }
         counter("kv_proposals_total", "Writes proposed by this node as leader.", values.proposals)
         counter("kv_proposals_failed_total", "Proposals that failed or timed out.", values.proposalsFailed)
+        counter("kv_forwarded_writes_total", "Writes this node forwarded to the leader.", values.forwardedWrites)
+        counter("kv_forward_requests_total", "Peer requests that carried forwarded writes (a batch is one).", values.forwardRequests)
         counter("kv_linearizable_reads_total", "Linearizable reads served.", values.linearizableReads)
         counter("kv_ready_batches_total", "Ready batches processed.", values.readyBatches)
         counter("kv_entries_persisted_total", "Log entries written to disk.", values.entriesPersisted)

@@ -43,7 +43,18 @@ enum ForwardingCodec {
         return result
     }
 
-    static func failure(_ error: RuntimeError) -> PeerResponse {
+    static func failure(_ error: RuntimeError) -> PeerResponse { response(outcome(error)) }
+
+    /// The reply to a single forwarded write that ended as `outcome`.
+    static func response(_ outcome: ProposeOutcome) -> PeerResponse {
+        switch outcome {
+        case .result(let bytes): .proposeResult(bytes)
+        case .failure(let code, let message): .failure(code: code, message: message)
+        }
+    }
+
+    /// A failure as one outcome of a forwarded batch.
+    static func outcome(_ error: RuntimeError) -> ProposeOutcome {
         let code: FailureCode = switch error {
         case .notLeader: .notLeader
         case .unavailable: .unavailable

@@ -22,6 +22,9 @@ public final class NodeMetrics: Sendable {
     public struct Values: Sendable {
         public var proposals: UInt64 = 0
         public var proposalsFailed: UInt64 = 0
+        /// Writes this node forwarded to the leader, and the peer requests that carried them.
+        public var forwardedWrites: UInt64 = 0
+        public var forwardRequests: UInt64 = 0
         public var leaderChanges: UInt64 = 0
         public var readyBatches: UInt64 = 0
         public var entriesPersisted: UInt64 = 0

@@ -40,6 +40,7 @@ extension NodeRuntime {
 
     func drainInbox() {
         for write in inbox.takeAll() { propose(write) }
+        flushForwards()
         wake()
     }
 
@@ -82,39 +83,8 @@ extension NodeRuntime {
         }
     }
 
-    /// Sends `write` to the leader and answers it with the leader's answer. A leader that
-    /// turns out not to lead has proposed nothing, so the write is retried here.
-    private func forward(_ write: PendingWrite, to leader: NodeID) {
-        let request = write.identity.map { PeerRequest.proposeOnBehalf(command: write.command, identity: $0) }
-            ?? PeerRequest.propose(command: write.command)
-        transport.request(request, to: leader, timeout: write.deadline - ContinuousClock.now) { [self] reply in
-            switch reply {
-            case .success(.proposeResult(let encoded)):
-                guard let result = ForwardingCodec.decodeResult(encoded) else {
-                    return write.fail(.internalError("the leader's answer to a forwarded write did not decode"))
-                }
-                write.completion(.success(result))
-            case .success(.failure(let code, let message)):
-                let error = ForwardingCodec.error(code: code, message: message)
-                if case .notLeader = error {
-                    // Our idea of the leader is stale: learn the new one, then go again.
-                    retryAtNextTick(write, obstacle: .unavailable("the leader changed while the write was forwarded"))
-                } else {
-                    write.fail(error)
-                }
-            case .failure(TransportError.unknownPeer):
-                retryAtNextTick(write, obstacle: .unavailable("the leader's address is not known yet"))
-            case .failure(TransportError.timedOut):
-                write.fail(.timedOut)
-            case .failure(let error):
-                // The connection dropped with the write on it: its outcome is unknown.
-                write.fail(.unavailable("the leader \(leader) could not be reached: \(error)"))
-            }
-        }
-    }
-
     /// `deferWrite` from a transport callback, which runs off the actor.
-    private nonisolated func retryAtNextTick(_ write: PendingWrite, obstacle: RuntimeError) {
+    nonisolated func retryAtNextTick(_ write: PendingWrite, obstacle: RuntimeError) {
         Task(executorPreference: executor) { await self.deferWrite(write, obstacle: obstacle) }
     }
 
@@ -132,6 +102,7 @@ extension NodeRuntime {
         let due = writesAwaitingTick
         writesAwaitingTick = []
         for write in due { propose(write) }
+        flushForwards()
     }
 
     /// A leader is known again: writes that waited for one go ahead.
@@ -140,34 +111,7 @@ extension NodeRuntime {
         let waiting = writesAwaitingLeader
         writesAwaitingLeader = []
         for write in waiting { propose(write) }
-    }
-
-    /// A write forwarded by a follower: proposed here if this node leads, never forwarded again.
-    /// It was authorised on the follower that received it, and is not checked again here;
-    /// the identity it was made for, if any, is logged for audit.
-    func serveForwarded(_ incoming: IncomingPeerRequest) {
-        let bytes: [UInt8]
-        switch incoming.request {
-        case .propose(let command):
-            bytes = command
-        case .proposeOnBehalf(let command, let identity):
-            bytes = command
-            logger.debug("forwarded write", metadata: ["from": "\(incoming.from)", "identity": "\(identity)"])
-        }
-        let command: KVCommand
-        do {
-            command = try KVCommand(decoding: bytes)
-            try command.validate()
-        } catch {
-            return incoming.respond(ForwardingCodec.failure(RuntimeError(error)))
-        }
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
-        propose(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: false) { result in
-            switch result {
-            case .success(let result): incoming.respond(.proposeResult(ForwardingCodec.encode(result)))
-            case .failure(let error): incoming.respond(ForwardingCodec.failure(error))
-            }
-        })
+        flushForwards()
     }
 
     static func result(of outcome: ApplyOutcome) throws(RuntimeError) -> KVResult {

@@ -45,6 +45,9 @@ public actor NodeRuntime {
     nonisolated let inbox = ProposalInbox()
     var writesAwaitingLeader: [PendingWrite] = []
     var writesAwaitingTick: [PendingWrite] = []
+    /// Writes for the leader, gathered during one turn of the actor and sent together by
+    /// `flushForwards` (NodeRuntime+Forwarding.swift).
+    var forwardQueue: [NodeID: [PendingWrite]] = [:]
     var nextRequestID: UInt64 = 1
 
     var storageFull = false

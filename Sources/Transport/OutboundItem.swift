@@ -13,6 +13,8 @@ enum OutboundItem: Sendable {
         case .message(let message): RaftMessageCodec.estimatedSize(of: message)
         case .request(_, .propose(let command)): 32 + command.count
         case .request(_, .proposeOnBehalf(let command, let identity)): 32 + command.count + identity.utf8.count
+        case .request(_, .proposeBatch(let proposals)):
+            proposals.reduce(32) { $0 + 8 + $1.command.count + ($1.identity?.utf8.count ?? 0) }
         }
     }
 

@@ -116,4 +116,33 @@ import Testing
             #expect(delay >= step / 2 && delay <= step, "attempt \(attempt): \(delay)")
         }
     }
+
+    /// A batch may claim no more proposals or outcomes than `maxBatch`, nor more than its
+    /// payload could hold, whatever its count field says.
+    @Test func aBatchBeyondTheLimitOrItsBytesIsRefused() {
+        for (kind, isRequest) in [(UInt8(3), true), (UInt8(3), false)] {
+            for count in [UInt32.max, UInt32(PeerRequestCodec.maxBatch + 1)] {
+                var payload = ByteBuffer()
+                payload.writeWire(UInt64(7))
+                payload.writeWire(kind)
+                payload.writeWire(count)
+                // Room for maxBatch + 1 of the smallest elements: an empty command without an
+                // identity, or an empty result.
+                for _ in 0...PeerRequestCodec.maxBatch {
+                    if isRequest {
+                        payload.writeWire([UInt8]())
+                        payload.writeWire(false)
+                    } else {
+                        payload.writeWire(UInt8(0))
+                        payload.writeWire([UInt8]())
+                    }
+                }
+                if isRequest {
+                    #expect(throws: (any Error).self, "count \(count)") { try PeerRequestCodec.decodeRequest(payload) }
+                } else {
+                    #expect(throws: (any Error).self, "count \(count)") { try PeerRequestCodec.decodeResponse(payload) }
+                }
+            }
+        }
+    }
 }

@@ -210,6 +210,10 @@ import Testing
                 case .propose(let command) where command.isEmpty: incoming.respond(.failure(code: 7, message: "empty"))
                 case .propose(let command): incoming.respond(.proposeResult(command.reversed()))
                 case .proposeOnBehalf(let command, let identity): incoming.respond(.proposeResult(command + Array(identity.utf8)))
+                case .proposeBatch(let proposals):
+                    incoming.respond(.proposeResults(proposals.map { proposal in
+                        proposal.identity.map { .failure(code: 9, message: $0) } ?? .result(proposal.command.reversed())
+                    }))
                 }
             }
             alpha.setPeer("b", address: try address(of: beta))
@@ -223,6 +227,8 @@ import Testing
             }
             #expect(replies.count == 100)
             for (value, reply) in replies { #expect(reply == .proposeResult([7, value])) }
+            let batch = PeerRequest.proposeBatch([ForwardedProposal(command: [1, 2]), ForwardedProposal(command: [3], identity: "app")])
+            #expect(try await alpha.request(batch, to: "b") == .proposeResults([.result([2, 1]), .failure(code: 9, message: "app")]))
             await #expect(throws: TransportError.unknownPeer("z")) { try await alpha.request(.propose(command: [1]), to: "z") }
         }
     }

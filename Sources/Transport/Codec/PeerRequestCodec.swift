@@ -8,15 +8,22 @@ enum PeerRequestCodec {
     /// Kind 2 (a propose with the client identity after the command) was added without a
     /// version bump: a node only sends it when a client authenticated (`--auth-file`), and
     /// an older leader refuses it like any unknown kind (Docs/TRANSPORT.md).
+    /// Kind 3 of both (a batch of proposals and its answers) came the same way: a follower
+    /// sends a batch only to a leader of its own build (Docs/TRANSPORT.md).
     private enum RequestKind: UInt8 {
         case propose = 0
         case proposeOnBehalf = 2
+        case proposeBatch = 3
     }
 
     private enum ResponseKind: UInt8 {
         case proposeResult = 0
         case failure = 2
+        case proposeResults = 3
     }
+
+    /// Proposals in one batch at most; a sender splits larger ones.
+    public static let maxBatch = 4096
 
     static func writeFrame(requestID: UInt64, _ request: PeerRequest, into buffer: inout ByteBuffer) {
         buffer.writeFrame(.peerRequest) { payload in
@@ -29,6 +36,14 @@ enum PeerRequestCodec {
                 payload.writeWire(RequestKind.proposeOnBehalf.rawValue)
                 payload.writeWire(command)
                 payload.writeWire(identity)
+            case .proposeBatch(let proposals):
+                payload.writeWire(RequestKind.proposeBatch.rawValue)
+                payload.writeWire(UInt32(truncatingIfNeeded: proposals.count))
+                for proposal in proposals {
+                    payload.writeWire(proposal.command)
+                    payload.writeWire(proposal.identity != nil)
+                    if let identity = proposal.identity { payload.writeWire(identity) }
+                }
             }
         }
     }
@@ -44,6 +59,20 @@ enum PeerRequestCodec {
                 payload.writeWire(ResponseKind.failure.rawValue)
                 payload.writeWire(code)
                 payload.writeWire(message)
+            case .proposeResults(let outcomes):
+                payload.writeWire(ResponseKind.proposeResults.rawValue)
+                payload.writeWire(UInt32(truncatingIfNeeded: outcomes.count))
+                for outcome in outcomes {
+                    switch outcome {
+                    case .result(let result):
+                        payload.writeWire(ResponseKind.proposeResult.rawValue)
+                        payload.writeWire(result)
+                    case .failure(let code, let message):
+                        payload.writeWire(ResponseKind.failure.rawValue)
+                        payload.writeWire(code)
+                        payload.writeWire(message)
+                    }
+                }
             }
         }
     }
@@ -56,6 +85,18 @@ enum PeerRequestCodec {
         case .propose: request = .propose(command: try reader.readBytes("command"))
         case .proposeOnBehalf:
             request = .proposeOnBehalf(command: try reader.readBytes("command"), identity: try reader.readString("identity"))
+        case .proposeBatch:
+            // Each proposal takes at least its command's length and the identity flag.
+            let count = try reader.readCount("proposals", minimumElementSize: 5)
+            guard count <= maxBatch else { throw WireError.invalidValue(field: "proposals") }
+            var proposals: [ForwardedProposal] = []
+            proposals.reserveCapacity(count)
+            for _ in 0..<count {
+                let command = try reader.readBytes("command")
+                let identity = try reader.readBool("has identity") ? try reader.readString("identity") : nil
+                proposals.append(ForwardedProposal(command: command, identity: identity))
+            }
+            request = .proposeBatch(proposals)
         case nil: throw WireError.invalidValue(field: "request kind")
         }
         try reader.finish()
@@ -69,6 +110,20 @@ enum PeerRequestCodec {
         switch ResponseKind(rawValue: try reader.readU8("response kind")) {
         case .proposeResult: response = .proposeResult(try reader.readBytes("result"))
         case .failure: response = .failure(code: try reader.readU32("code"), message: try reader.readString("message"))
+        case .proposeResults:
+            // Each outcome takes at least its kind and a length.
+            let count = try reader.readCount("outcomes", minimumElementSize: 5)
+            guard count <= maxBatch else { throw WireError.invalidValue(field: "outcomes") }
+            var outcomes: [ProposeOutcome] = []
+            outcomes.reserveCapacity(count)
+            for _ in 0..<count {
+                switch ResponseKind(rawValue: try reader.readU8("outcome kind")) {
+                case .proposeResult: outcomes.append(.result(try reader.readBytes("result")))
+                case .failure: outcomes.append(.failure(code: try reader.readU32("code"), message: try reader.readString("message")))
+                case .proposeResults, nil: throw WireError.invalidValue(field: "outcome kind")
+                }
+            }
+            response = .proposeResults(outcomes)
         case nil: throw WireError.invalidValue(field: "response kind")
         }
         try reader.finish()

@@ -83,15 +83,36 @@ struct MessageGenerator {
     }
 
     mutating func peerRequest() -> PeerRequestSample {
-        .init(id: number(), request: random.next() % 2 == 0
-            ? .propose(command: bytes())
-            : .proposeOnBehalf(command: bytes(), identity: nodeID().rawValue))
+        let request: PeerRequest
+        switch random.next() % 3 {
+        case 0: request = .propose(command: bytes())
+        case 1: request = .proposeOnBehalf(command: bytes(), identity: nodeID().rawValue)
+        default:
+            // Empty batches too: a receiver answers them with no outcomes.
+            let count = Int(random.next() % 6)
+            var proposals: [ForwardedProposal] = []
+            for _ in 0..<count {
+                let command = bytes()
+                proposals.append(ForwardedProposal(command: command, identity: random.next() % 2 == 0 ? nil : nodeID().rawValue))
+            }
+            request = .proposeBatch(proposals)
+        }
+        return .init(id: number(), request: request)
     }
 
     mutating func peerResponse() -> PeerResponseSample {
-        let response: PeerResponse = switch random.next() % 2 {
-        case 0: .proposeResult(bytes())
-        default: .failure(code: UInt32(truncatingIfNeeded: number()), message: nodeID().rawValue)
+        let response: PeerResponse
+        switch random.next() % 3 {
+        case 0: response = .proposeResult(bytes())
+        case 1: response = .failure(code: UInt32(truncatingIfNeeded: number()), message: nodeID().rawValue)
+        default:
+            let count = Int(random.next() % 6)
+            var outcomes: [ProposeOutcome] = []
+            for _ in 0..<count {
+                outcomes.append(random.next() % 2 == 0
+                    ? .result(bytes()) : .failure(code: UInt32(truncatingIfNeeded: number()), message: nodeID().rawValue))
+            }
+            response = .proposeResults(outcomes)
         }
         return .init(id: number(), response: response)
     }
