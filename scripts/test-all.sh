@@ -27,8 +27,12 @@ echo "== kv-node processes"
 # second batch: all of them at once with the rest put ~60 clusters on two cores, where lease
 # keepalives and read barriers time out for reasons no test is about (Docs/TESTING.md).
 coordination="CoordinationTests|WatchResumeTests|LeaseFailoverTests"
-swift test --skip-build --filter "KVServerTests" --skip "$coordination"
+# The client and backup suites (kvctl and KVClient against real clusters, a restore under
+# load) make a third batch, for the same reason.
+clients="KVClientLibraryTests|KVCtlTests|BackupRestoreClusterTests"
+swift test --skip-build --filter "KVServerTests" --skip "$coordination|$clients"
 swift test --skip-build --filter "KVServerTests\.($coordination)"
+swift test --skip-build --filter "KVServerTests\.($clients)"
 echo "== partitions: kv-node processes in network namespaces, cut and healed with nftables"
 python3 -m pytest -q Tests/partition/test_linearizability_checker.py
 if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null && command -v ip >/dev/null; then

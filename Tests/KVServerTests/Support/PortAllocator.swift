@@ -5,16 +5,19 @@ import Glibc
 
 /// Hands out loopback TCP ports for test nodes.
 ///
-/// Ports come from 20000–39999, away from the launcher's 8080 and 9000–9100, so a
-/// cluster someone runs by hand is never disturbed. A port is handed out only if it can
-/// be bound right now, and never twice in one test run, because tests run in parallel.
+/// Ports come from 20000–32767, away from the launcher's 8080 and 9000–9100, so a
+/// cluster someone runs by hand is never disturbed, and below Linux's ephemeral range
+/// (32768–60999 by default): a port from that range could be taken as the local port of
+/// some test's outgoing connection between this check and the node's bind, and the node
+/// would then fail to start with "Address already in use". A port is handed out only if it
+/// can be bound right now, and never twice in one test run, because tests run in parallel.
 enum PortAllocator {
     private static let handedOut = HandedOut()
 
     static func ports(_ count: Int) -> [Int] {
         var result: [Int] = []
         while result.count < count {
-            let candidate = Int.random(in: 20_000...39_999)
+            let candidate = Int.random(in: 20_000...32_767)
             let fresh = handedOut.insert(candidate)
             if fresh && canBind(candidate) { result.append(candidate) }
         }
