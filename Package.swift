@@ -173,6 +173,7 @@ let package = Package(
             dependencies: [
                 "KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI", "TLSTestSupport", "KVClient",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

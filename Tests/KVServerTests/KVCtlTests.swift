@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import TLSTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +55,46 @@ struct KVCtlTests {
             #expect(try await kvctl.ok(["txn"], stdin: script).stdout == "FAILURE\n\na\nnew value\n")
 
             #expect(try await kvctl.ok(["-w", "json", "del", "b"]).stdout.hasPrefix(#"{"deleted":1,"revision":"#))
+        }
+    }
+
+    @Test("over HTTPS with a client certificate and credentials: --cacert, --cert, --key, --user and --token")
+    func tlsAndCredentials() async throws {
+        let authority = try TestCertificateAuthority()
+        try await TestCluster.with(size: 1, nodeArguments: { id, root in
+            let files = try ClientSecurityTests.serverFiles(authority, id: id, root: root)
+            let auth = root.appendingPathComponent("auth.json")
+            let token = "kvctl-test-token-0123456789"
+            var document = try #require(try JSONSerialization.jsonObject(with: ClientSecurityTests.authFile(users: ["ops", "app"])) as? [String: Any])
+            document["tokens"] = [["name": "ci", "token_sha256": SHA256Hex.of(token), "roles": [["role": "read", "prefixes": [""]]]]]
+            try JSONSerialization.data(withJSONObject: document).write(to: auth)
+            return ["--cert-file", files.certificate, "--key-file", files.key, "--trusted-ca-file", files.trustedCA,
+                    "--client-cert-auth", "--auth-file", auth.path]
+        }) { cluster in
+            let node = cluster.nodes[0]
+            let client = try authority.writeFiles(commonName: "kvctl", into: cluster.root.appendingPathComponent("kvctl-tls"))
+            let tls = ["--cacert", client.trustedCA, "--cert", client.certificate, "--key", client.key]
+            // The certificate names localhost, not the address: kvctl checks the name, as it should.
+            let kvctl = KVCtlRunner(directory: cluster.root, endpoints: "https://localhost:\(node.apiPort)")
+            try await eventually("the node to lead and answer kvctl over HTTPS", timeout: .seconds(60)) { () async throws -> Bool in
+                let run = try await kvctl.run(tls + ["--user", "ops:spo", "put", "secure", "yes"])
+                guard run.status == 0 else { throw NotYet("\(run)") }
+                return true
+            }
+            #expect(try await kvctl.ok(tls + ["--user", "ops:spo", "get", "secure"]).stdout == "secure\nyes\n")
+            #expect(try await kvctl.ok(tls + ["--token", "kvctl-test-token-0123456789", "get", "secure"]).stdout == "secure\nyes\n")
+            // The server refuses: no credentials (401), a wrong password (401), a key outside
+            // the user's prefixes (403), a read-only token writing.
+            for (arguments, status) in [([String](), "401"), (["--user", "ops:wrong"], "401"), (["--user", "app:ppa"], "403"),
+                                        (["--token", "kvctl-test-token-0123456789"], "403")] {
+                let refused = try await kvctl.run(tls + arguments + ["put", "secure", "no"])
+                #expect(refused.status == 1, "\(arguments): \(refused)")
+                #expect(!refused.stderr.isEmpty, "\(arguments) (\(status)): \(refused)")
+            }
+            #expect(try await kvctl.ok(tls + ["--user", "app:ppa", "put", "app/x", "1"]).stdout == "OK\n")
+            // Without a client certificate the TLS handshake fails: no endpoint could be used.
+            let noCertificate = try await kvctl.run(["--cacert", client.trustedCA, "--user", "ops:spo", "get", "secure"])
+            #expect(noCertificate.status == 3, "\(noCertificate)")
         }
     }
 
@@ -241,5 +283,12 @@ struct KVCtlRunner {
         return KVCtlRun(status: process.terminationStatus,
                         stdout: String(decoding: try Data(contentsOf: files[1]), as: UTF8.self),
                         stderr: String(decoding: try Data(contentsOf: files[2]), as: UTF8.self))
+    }
+}
+
+/// The hex SHA-256 an auth file stores for a bearer token.
+enum SHA256Hex {
+    static func of(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
