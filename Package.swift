@@ -138,6 +138,16 @@ let package = Package(
             ]
         ),
 
+        .testTarget(
+            name: "HTTPLimitsTests",
+            dependencies: [
+                "HTTPLimits",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+
         // The JSON documents kv-node serves and kv-launcher (or any client) reads: Foundation only.
         .target(name: "ClusterAPI"),
         .testTarget(name: "ClusterAPITests", dependencies: ["ClusterAPI"]),

@@ -12,7 +12,12 @@ import NIOHTTP1
 /// - a request that arrived whole and waits for its answer (a slow write, a Server-Sent
 ///   Events stream) is never idle while the client keeps reading what is sent;
 /// - a client that stops reading its answers (the socket stays unwritable) is closed
-///   `timeout` after the last answer was written or the socket last changed writability.
+///   `timeout` after the last answer was written or the socket last changed writability;
+/// - a body declared larger than 1 MiB (`POST /import` of a large file) is the exception to
+///   the first rule: every 64 KiB of it that arrives counts as progress, as nginx's
+///   `client_body_timeout` counts reads. The server reads such a body only as fast as it
+///   applies it, so arriving whole within one timeout cannot be asked of it; trickling it
+///   still closes the connection, and holding one open costs a client 64 KiB per timeout.
 ///
 /// It sits right behind NIO's HTTP/1 decoder and encoder, so it sees every request and
 /// every answer, whichever handler serves them.
@@ -23,12 +28,20 @@ public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChanne
     public typealias OutboundOut = HTTPServerResponsePart
 
     private let timeout: TimeAmount
+    /// A body declared larger than this is read as progress (see above).
+    static let bulkBodyBytes = 1 << 20
+    /// How much of such a body makes one step of progress.
+    static let bulkProgressBytes = 64 << 10
     /// Requests whose last part arrived.
     private var requestsRead = 0
+    /// Bytes of a large declared body since it last counted as progress; nil when the
+    /// request being read is not one.
+    private var bulkBytesPending: Int?
     /// Answers whose last part was written.
     private var answersWritten = 0
-    /// When the connection last made progress: opened, answered, drained, or changed writability.
-    private var lastProgress = NIODeadline.now()
+    /// When the connection last made progress: opened, answered, drained, changed writability,
+    /// or received more of a large body. On the event loop's clock, which tests can drive.
+    private var lastProgress = NIODeadline.uptimeNanoseconds(0)
     private var check: Scheduled<Void>?
     private var isActive = false
 
@@ -55,7 +68,24 @@ public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChanne
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { requestsRead &+= 1 }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let declared = head.headers.first(name: "content-length").flatMap { Int($0, radix: 10) } ?? 0
+            bulkBytesPending = declared > Self.bulkBodyBytes ? 0 : nil
+        case .body(let part):
+            if let pending = bulkBytesPending {
+                let total = pending + part.readableBytes
+                if total >= Self.bulkProgressBytes {
+                    progressed(context: context)
+                    bulkBytesPending = 0
+                } else {
+                    bulkBytesPending = total
+                }
+            }
+        case .end:
+            requestsRead &+= 1
+            bulkBytesPending = nil
+        }
         context.fireChannelRead(data)
     }
 
@@ -76,7 +106,7 @@ public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChanne
     private func start(context: ChannelHandlerContext) {
         guard !isActive else { return }
         isActive = true
-        lastProgress = .now()
+        lastProgress = context.eventLoop.now
         schedule(at: lastProgress + timeout, context: context)
     }
 
@@ -88,7 +118,7 @@ public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChanne
 
     /// Notes progress; re-arms the check if it stopped while a request was being served.
     private func progressed(context: ChannelHandlerContext) {
-        lastProgress = .now()
+        lastProgress = context.eventLoop.now
         if check == nil && isActive { schedule(at: lastProgress + timeout, context: context) }
     }
 
@@ -107,7 +137,7 @@ public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChanne
             return
         }
         let deadline = lastProgress + timeout
-        if deadline <= .now() {
+        if deadline <= context.eventLoop.now {
             isActive = false
             context.close(promise: nil)
         } else {
