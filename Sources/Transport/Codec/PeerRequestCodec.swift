@@ -52,28 +52,36 @@ enum PeerRequestCodec {
         buffer.writeFrame(.peerResponse) { payload in
             payload.writeWire(requestID)
             switch response {
-            case .proposeResult(let result):
-                payload.writeWire(ResponseKind.proposeResult.rawValue)
-                payload.writeWire(result)
-            case .failure(let code, let message):
-                payload.writeWire(ResponseKind.failure.rawValue)
-                payload.writeWire(code)
-                payload.writeWire(message)
+            case .proposeResult(let result): writeOutcome(.result(result), into: &payload)
+            case .failure(let code, let message): writeOutcome(.failure(code: code, message: message), into: &payload)
             case .proposeResults(let outcomes):
                 payload.writeWire(ResponseKind.proposeResults.rawValue)
                 payload.writeWire(UInt32(truncatingIfNeeded: outcomes.count))
-                for outcome in outcomes {
-                    switch outcome {
-                    case .result(let result):
-                        payload.writeWire(ResponseKind.proposeResult.rawValue)
-                        payload.writeWire(result)
-                    case .failure(let code, let message):
-                        payload.writeWire(ResponseKind.failure.rawValue)
-                        payload.writeWire(code)
-                        payload.writeWire(message)
-                    }
-                }
+                for outcome in outcomes { writeOutcome(outcome, into: &payload) }
             }
+        }
+    }
+
+    /// A single reply and each outcome of a batch share one layout: kind 0 and the result,
+    /// or kind 2, the code and the message.
+    private static func writeOutcome(_ outcome: ProposeOutcome, into payload: inout ByteBuffer) {
+        switch outcome {
+        case .result(let result):
+            payload.writeWire(ResponseKind.proposeResult.rawValue)
+            payload.writeWire(result)
+        case .failure(let code, let message):
+            payload.writeWire(ResponseKind.failure.rawValue)
+            payload.writeWire(code)
+            payload.writeWire(message)
+        }
+    }
+
+    /// The outcome after its kind byte; nil for a kind that is not an outcome.
+    private static func readOutcome(_ kind: ResponseKind?, from reader: inout WireReader) throws -> ProposeOutcome? {
+        switch kind {
+        case .proposeResult: .result(try reader.readBytes("result"))
+        case .failure: .failure(code: try reader.readU32("code"), message: try reader.readString("message"))
+        case .proposeResults, nil: nil
         }
     }
 
@@ -107,9 +115,14 @@ enum PeerRequestCodec {
         var reader = WireReader(payload)
         let requestID = try reader.readU64("requestID")
         let response: PeerResponse
-        switch ResponseKind(rawValue: try reader.readU8("response kind")) {
-        case .proposeResult: response = .proposeResult(try reader.readBytes("result"))
-        case .failure: response = .failure(code: try reader.readU32("code"), message: try reader.readString("message"))
+        let kind = ResponseKind(rawValue: try reader.readU8("response kind"))
+        switch kind {
+        case .proposeResult, .failure:
+            guard let outcome = try readOutcome(kind, from: &reader) else { throw WireError.invalidValue(field: "response kind") }
+            response = switch outcome {
+            case .result(let result): .proposeResult(result)
+            case .failure(let code, let message): .failure(code: code, message: message)
+            }
         case .proposeResults:
             // Each outcome takes at least its kind and a length.
             let count = try reader.readCount("outcomes", minimumElementSize: 5)
@@ -117,11 +130,10 @@ enum PeerRequestCodec {
             var outcomes: [ProposeOutcome] = []
             outcomes.reserveCapacity(count)
             for _ in 0..<count {
-                switch ResponseKind(rawValue: try reader.readU8("outcome kind")) {
-                case .proposeResult: outcomes.append(.result(try reader.readBytes("result")))
-                case .failure: outcomes.append(.failure(code: try reader.readU32("code"), message: try reader.readString("message")))
-                case .proposeResults, nil: throw WireError.invalidValue(field: "outcome kind")
+                guard let outcome = try readOutcome(ResponseKind(rawValue: try reader.readU8("outcome kind")), from: &reader) else {
+                    throw WireError.invalidValue(field: "outcome kind")
                 }
+                outcomes.append(outcome)
             }
             response = .proposeResults(outcomes)
         case nil: throw WireError.invalidValue(field: "response kind")
