@@ -16,13 +16,13 @@ public enum OrphanReaper {
                 let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
                 isNode(pid: pid, id: node.id)
             else { continue }
-            ProcessSpawner.send(SIGCONT, to: pid)
-            ProcessSpawner.send(SIGTERM, to: pid)
+            ProcessSpawner.sendToOrphan(SIGCONT, to: pid)
+            ProcessSpawner.sendToOrphan(SIGTERM, to: pid)
             let deadline = ContinuousClock.now + timeout
             while ContinuousClock.now < deadline && isNode(pid: pid, id: node.id) {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            if isNode(pid: pid, id: node.id) { ProcessSpawner.send(SIGKILL, to: pid) }
+            if isNode(pid: pid, id: node.id) { ProcessSpawner.sendToOrphan(SIGKILL, to: pid) }
             reaped.append(node.id)
         }
         return reaped

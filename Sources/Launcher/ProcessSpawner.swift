@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// How a child process ended.
 public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
@@ -56,6 +57,13 @@ public struct SpawnError: Error, CustomStringConvertible {
 /// (ignored signals would otherwise stay ignored across exec), and no inherited descriptors
 /// (a node must never keep the launcher's listening socket open).
 public enum ProcessSpawner {
+    /// The children started here and not reaped yet. A pid leaves this set only while its
+    /// zombie still holds the number (`waitForExit` waits without reaping, removes it, then
+    /// reaps), and signals are sent under the same lock: a signal meant for a child that has
+    /// gone can never reach a process that was given its number afterwards. `pid_max` is
+    /// often 32,768, and a machine that starts many short processes wraps it within a minute.
+    private static let liveChildren = Mutex<Set<pid_t>>([])
+
     /// Starts `executable`. Output goes to `logPath` (appended, stderr merged into stdout) or,
     /// when nil, to the launcher's own stdout and stderr. Standard input is /dev/null.
     public static func spawn(
@@ -104,6 +112,7 @@ public enum ProcessSpawner {
         guard result == 0 else {
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
+        liveChildren.withLock { _ = $0.insert(pid) }
         return pid
     }
 
@@ -124,15 +133,22 @@ public enum ProcessSpawner {
     public static func waitForExit(_ pid: pid_t) async -> ExitStatus {
         await withCheckedContinuation { continuation in
             let thread = Thread {
-                var status: Int32 = 0
-                while true {
-                    let result = waitpid(pid, &status, 0)
-                    if result == pid { break }
-                    if result == -1 && errno != EINTR {
-                        // Someone else reaped it; the process is gone either way.
-                        status = 0
-                        break
+                // Waits for the exit without reaping: the number stays taken by the zombie.
+                var info = siginfo_t()
+                while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+                let status: Int32 = liveChildren.withLock { live in
+                    live.remove(pid)
+                    var status: Int32 = 0
+                    while true {
+                        let result = waitpid(pid, &status, 0)
+                        if result == pid { break }
+                        if result == -1 && errno != EINTR {
+                            // Someone else reaped it; the process is gone either way.
+                            status = 0
+                            break
+                        }
                     }
+                    return status
                 }
                 continuation.resume(returning: ExitStatus(waitStatus: status))
             }
@@ -141,9 +157,17 @@ public enum ProcessSpawner {
         }
     }
 
-    /// Sends `signal`; false when the process no longer exists.
+    /// Sends `signal` to a child started here; false when it has exited (or was never ours),
+    /// in which case nothing is sent.
     @discardableResult
     public static func send(_ signal: Int32, to pid: pid_t) -> Bool {
+        liveChildren.withLock { live in live.contains(pid) && kill(pid, signal) == 0 }
+    }
+
+    /// Sends `signal` to a process this one did not start (a node a previous launcher left
+    /// behind); the caller checks that the pid is still the process it means.
+    @discardableResult
+    public static func sendToOrphan(_ signal: Int32, to pid: pid_t) -> Bool {
         kill(pid, signal) == 0
     }
 
