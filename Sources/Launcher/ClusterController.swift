@@ -153,11 +153,7 @@ public actor ClusterController {
     public func transferLeader(to raw: String) async throws(ControlError) -> (NodeView, UInt64) {
         try await serialized { () async throws(ControlError) -> (NodeView, UInt64) in
             let id = try await existing(raw)
-            let config = await supervisor.snapshot().config
-            let online = await monitor.onlineNodes()
-            var candidates: [NodeConfig] = []
-            if let leader = await monitor.knownLeader(), let node = config.node(leader) { candidates.append(node) }
-            candidates += config.nodes.filter { online.contains($0.id) && !candidates.map(\.id).contains($0.id) }
+            let candidates = await leaderFirst()
             guard !candidates.isEmpty else { throw .unavailable("no node answers, so no leader can hand over to \(id)") }
             let body = ByteBuffer(string: #"{"to":"\#(id.rawValue)"}"#)
             var lastError = ControlError.unavailable("no node answered")
@@ -237,13 +233,20 @@ public actor ClusterController {
         return chosen.map { "\(NodeArguments.nodeHost):\($0.apiPort)" }
     }
 
-    private func removeThroughLeader(_ id: NodeID) async throws(ControlError) {
+    /// Nodes to send a leader-only request to, in order: the known leader (answering or not),
+    /// then every other node that answers.
+    private func leaderFirst() async -> [NodeConfig] {
         let config = await supervisor.snapshot().config
         let online = await monitor.onlineNodes()
-        // Ask the leader; a follower would redirect there anyway, so any answering node will do.
         var candidates: [NodeConfig] = []
         if let leader = await monitor.knownLeader(), let node = config.node(leader) { candidates.append(node) }
         candidates += config.nodes.filter { online.contains($0.id) && !candidates.map(\.id).contains($0.id) }
+        return candidates
+    }
+
+    private func removeThroughLeader(_ id: NodeID) async throws(ControlError) {
+        // Ask the leader; a follower would redirect there anyway, so any answering node will do.
+        let candidates = await leaderFirst()
         guard !candidates.isEmpty else {
             throw .unavailable("no node answers, so \(id) cannot be removed from the Raft configuration; start a voter first")
         }
