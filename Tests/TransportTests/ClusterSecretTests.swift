@@ -38,7 +38,7 @@ import Testing
             try await eventually("messages both ways") {
                 betaLog.read { $0.messages.count } == 20 && alphaLog.read { $0.messages.count } == 1
             }
-            #expect(try await alpha.request(.propose(command: [1, 2]), to: "b") == .proposeResult([2, 1]))
+            #expect(try await alpha.request(.propose(command: [1, 2]), to: "b", timeout: answerDeadline) == .proposeResult([2, 1]))
             #expect(alphaLog.read { $0.refusals.isEmpty } && betaLog.read { $0.refusals.isEmpty })
         }
     }

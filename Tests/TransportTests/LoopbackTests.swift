@@ -218,18 +218,18 @@ import Testing
             }
             alpha.setPeer("b", address: try address(of: beta))
 
-            #expect(try await alpha.request(.propose(command: []), to: "b") == .failure(code: 7, message: "empty"))
+            #expect(try await alpha.request(.propose(command: []), to: "b", timeout: answerDeadline) == .failure(code: 7, message: "empty"))
             let replies = try await withThrowingTaskGroup(of: (UInt8, PeerResponse).self) { group in
                 for value in UInt8(0)..<100 {
-                    group.addTask { (value, try await alpha.request(.propose(command: [value, 7]), to: "b")) }
+                    group.addTask { (value, try await alpha.request(.propose(command: [value, 7]), to: "b", timeout: answerDeadline)) }
                 }
                 return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
             }
             #expect(replies.count == 100)
             for (value, reply) in replies { #expect(reply == .proposeResult([7, value])) }
             let batch = PeerRequest.proposeBatch([ForwardedProposal(command: [1, 2]), ForwardedProposal(command: [3], identity: "app")])
-            #expect(try await alpha.request(batch, to: "b") == .proposeResults([.result([2, 1]), .failure(code: 9, message: "app")]))
-            await #expect(throws: TransportError.unknownPeer("z")) { try await alpha.request(.propose(command: [1]), to: "z") }
+            #expect(try await alpha.request(batch, to: "b", timeout: answerDeadline) == .proposeResults([.result([2, 1]), .failure(code: 9, message: "app")]))
+            await #expect(throws: TransportError.unknownPeer("z")) { try await alpha.request(.propose(command: [1]), to: "z", timeout: answerDeadline) }
         }
     }
 
@@ -336,7 +336,7 @@ import Testing
             }
             alpha.removePeer("b")
             #expect(alpha.peerIDs.isEmpty)
-            await #expect(throws: TransportError.unknownPeer("b")) { try await alpha.request(.propose(command: [1]), to: "b") }
+            await #expect(throws: TransportError.unknownPeer("b")) { try await alpha.request(.propose(command: [1]), to: "b", timeout: answerDeadline) }
         }
     }
 }

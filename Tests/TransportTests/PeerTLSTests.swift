@@ -39,7 +39,7 @@ import Testing
                 betaLog.read { $0.messages.count } == 100 && alphaLog.read { $0.messages.count } == 1
             }
             #expect(betaLog.read { $0.messages.map(\.term) } == Array(1...100))
-            #expect(try await alpha.request(.propose(command: [1, 2]), to: "b") == .proposeResult([2, 1]))
+            #expect(try await alpha.request(.propose(command: [1, 2]), to: "b", timeout: answerDeadline) == .proposeResult([2, 1]))
             #expect(alphaLog.read { $0.refusals.isEmpty } && betaLog.read { $0.refusals.isEmpty })
         }
     }

@@ -89,6 +89,11 @@ final class LogCapture: Sendable {
     }
 }
 
+/// How long a test waits for a peer's answer. The tests check which answer comes back, not
+/// how soon: the unit phase runs every suite at once on two cores, and a request that dials,
+/// handshakes and is answered has been seen to take longer than the transport's 5 s default.
+let answerDeadline: Duration = .seconds(60)
+
 /// Test settings: ephemeral ports on 127.0.0.1 and quick retries.
 func testConfiguration(_ id: NodeID, cluster: String = "test-cluster", port: Int = 0) -> TransportConfiguration {
     var configuration = TransportConfiguration(localID: id, clusterID: cluster, host: "127.0.0.1", port: port)
