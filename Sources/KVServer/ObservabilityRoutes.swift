@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import KVStore
 import NodeRuntime
@@ -96,6 +96,8 @@ enum PrometheusText {
         counter("kv_forwarded_writes_total", "Writes this node forwarded to the leader.", values.forwardedWrites)
         counter("kv_forward_requests_total", "Peer requests that carried forwarded writes (a batch is one).", values.forwardRequests)
         counter("kv_linearizable_reads_total", "Linearizable reads served.", values.linearizableReads)
+        counter("kv_read_index_requests_total", "Read indexes asked for (one covers the reads gathered between two Ready turns).",
+                values.readIndexRequests)
         counter("kv_ready_batches_total", "Ready batches processed.", values.readyBatches)
         counter("kv_entries_persisted_total", "Log entries written to disk.", values.entriesPersisted)
         counter("kv_entries_applied_total", "Log entries applied to the state machine.", values.entriesApplied)

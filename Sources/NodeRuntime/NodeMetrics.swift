@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import KVStore
 import Synchronization
 
@@ -30,6 +30,9 @@ public final class NodeMetrics: Sendable {
         public var entriesPersisted: UInt64 = 0
         public var entriesApplied: UInt64 = 0
         public var linearizableReads: UInt64 = 0
+        /// Read indexes asked of RaftCore: each covers the linearizable reads gathered
+        /// between two turns of the Ready loop.
+        public var readIndexRequests: UInt64 = 0
         /// LMDB commits with both syncs (data, then meta page): batches holding snapshot data.
         /// The rest of `syncDuration`'s count are commits with one sync, which the
         /// write-ahead log can replay.

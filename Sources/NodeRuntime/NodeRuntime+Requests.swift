@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import KVStore
 import RaftCore
 
@@ -20,18 +20,6 @@ enum ProposalResult: Sendable {
     case applied(ApplyOutcome)
     /// Another entry took this index (leadership changed first): nothing was applied.
     case lost
-}
-
-/// A linearizable read waiting for its read index, then for that index to be applied.
-struct PendingRead {
-    var deadline: ContinuousClock.Instant
-    var continuation: CheckedContinuation<ReadResult, any Error>
-}
-
-enum ReadResult {
-    case ready
-    /// Leadership changed before the read was confirmed: ask again.
-    case abandoned
 }
 
 struct LeaderWaiter {
@@ -80,62 +68,6 @@ extension NodeRuntime {
         for proposal in waiting { proposal.resume(.failure(error)) }
     }
 
-    // MARK: Linearizable reads
-
-    /// Returns once the local state machine reflects every write acknowledged before this
-    /// call (ReadIndex): then a local read is linearizable.
-    public func linearizableBarrier() async throws(RuntimeError) {
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
-        while true {
-            guard !isStopped else { throw .shuttingDown }
-            let id = nextRequestID
-            nextRequestID += 1
-            do {
-                try raft.readIndex(requestID: id)
-            } catch {
-                try await waitForLeader(until: deadline)
-                continue
-            }
-            wake()
-            let result: ReadResult
-            do {
-                result = try await withCheckedThrowingContinuation { continuation in
-                    reads[id] = PendingRead(deadline: deadline, continuation: continuation)
-                }
-            } catch {
-                throw error as? RuntimeError ?? .internalError("\(error)")
-            }
-            if case .ready = result {
-                metrics.update { $0.linearizableReads += 1 }
-                return
-            }
-            try await pause(until: deadline, reason: .unavailable("leadership changed during the read"))
-        }
-    }
-
-    func readConfirmed(_ state: ReadState) {
-        guard let waiter = reads.removeValue(forKey: state.requestID) else { return }
-        if state.index <= lmdbApplied {
-            waiter.continuation.resume(returning: .ready)
-        } else {
-            readsAwaitingApply.append((state.index, waiter))
-            // Applied batches wait up to `ApplyQueue.commitDelay` for their commit; a reader need not.
-            store.commitQueuedApplies()
-        }
-    }
-
-    func readAbandoned(_ requestID: UInt64) {
-        reads.removeValue(forKey: requestID)?.continuation.resume(returning: .abandoned)
-    }
-
-    func releaseAppliedReads() {
-        guard !readsAwaitingApply.isEmpty else { return }
-        let applied = lmdbApplied
-        let ready = readsAwaitingApply.filter { $0.index <= applied }
-        readsAwaitingApply.removeAll { $0.index <= applied }
-        for read in ready { read.waiter.continuation.resume(returning: .ready) }
-    }
-
     // MARK: Waiting for a leader and deadlines
 
     func waitForLeader(until deadline: ContinuousClock.Instant) async throws(RuntimeError) {
@@ -178,17 +110,7 @@ extension NodeRuntime {
             writesAwaitingLeader.removeAll { $0.deadline <= now }
             for write in overdue { write.fail(write.obstacle) }
         }
-        if !reads.isEmpty {
-            for (id, read) in reads where read.deadline <= now {
-                reads[id] = nil
-                read.continuation.resume(throwing: RuntimeError.unavailable("the read could not be confirmed by a quorum in time"))
-            }
-        }
-        if !readsAwaitingApply.isEmpty {
-            let overdue = readsAwaitingApply.filter { $0.waiter.deadline <= now }
-            readsAwaitingApply.removeAll { $0.waiter.deadline <= now }
-            for read in overdue { read.waiter.continuation.resume(throwing: RuntimeError.unavailable("this node is too far behind")) }
-        }
+        expireOverdueReads(now: now)
         if !proposals.isEmpty {
             for (index, waiting) in proposals {
                 let overdue = waiting.filter { $0.deadline <= now }
@@ -202,10 +124,7 @@ extension NodeRuntime {
 
     func failAllWaiters(_ error: RuntimeError) {
         failProposals(error)
-        for (_, read) in reads { read.continuation.resume(throwing: error) }
-        reads = [:]
-        for read in readsAwaitingApply { read.waiter.continuation.resume(throwing: error) }
-        readsAwaitingApply = []
+        failReads(error)
         for waiter in leaderWaiters { waiter.continuation.resume(throwing: error) }
         leaderWaiters = []
         let writes = writesAwaitingLeader + writesAwaitingTick

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import KVStore
 import Logging
 import RaftCore
@@ -37,8 +37,12 @@ public actor NodeRuntime {
 
     // Requests waiting on the log (see NodeRuntime+Requests.swift).
     var proposals: [UInt64: [PendingProposal]] = [:]
-    var reads: [UInt64: PendingRead] = [:]
-    var readsAwaitingApply: [(index: UInt64, waiter: PendingRead)] = []
+    /// Reads since the Ready loop last asked for a read index, then each batch by the
+    /// request id it was asked under, then by the index it waits to see applied
+    /// (NodeRuntime+Reads.swift).
+    var gatheredReads: [PendingRead] = []
+    var reads: [UInt64: [PendingRead]] = [:]
+    var readsAwaitingApply: [(index: UInt64, waiters: [PendingRead])] = []
     var leaderWaiters: [LeaderWaiter] = []
     /// Writes on their way in (NodeRuntime+Writes.swift): handed over from other threads,
     /// waiting for a leader to be known, or parked until the next tick.
@@ -221,8 +225,10 @@ public actor NodeRuntime {
     // MARK: The Ready loop
 
     private func drainReady() async {
+        askForGatheredReads()
         while raft.hasReady && !isStopped {
             await processReady()
+            askForGatheredReads()
         }
     }
 

@@ -55,7 +55,7 @@ import Testing
             #expect(lines.contains("kv_raft_is_leader 1"))
             #expect(lines.contains("kv_raft_members 1"))
             for name in ["kv_raft_term", "kv_raft_commit_index", "kv_raft_applied_index", "kv_raft_leader_changes_total",
-                         "kv_proposals_total", "kv_proposals_failed_total", "kv_linearizable_reads_total",
+                         "kv_proposals_total", "kv_proposals_failed_total", "kv_linearizable_reads_total", "kv_read_index_requests_total",
                          "kv_forwarded_writes_total", "kv_forward_requests_total",
                          "kv_ready_batches_total", "kv_entries_persisted_total", "kv_entries_applied_total"] {
                 #expect(lines.contains { $0.hasPrefix(name + " ") }, "\(name)")
