@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import KVStore
@@ -28,23 +28,20 @@ struct BackupRoutes {
         case .ready(let b): backup = b
         case .refused(let response): return response
         }
-        guard let file = FileHandle(forReadingAtPath: backup.path) else {
+        let file: BackupFileReader
+        do {
+            file = try BackupFileReader(path: backup.path)
+        } catch {
             Self.remove(backup.path)
-            return JSON.error(500, "the backup file could not be opened")
+            return JSON.error(500, "the backup file could not be opened: \(error)")
         }
         var headers = backup.headers
         headers[.contentType] = "application/octet-stream"
-        if let size = try? file.seekToEnd() {
-            headers[.contentLength] = String(size)
-            try? file.seek(toOffset: 0)
-        }
+        headers[.contentLength] = String(file.size)
         headers[.contentDisposition] = "attachment; filename=\"kv-snapshot-\(backup.revision).snap\""
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer {
-                try? file.close()
-                Self.remove(backup.path)
-            }
-            while let chunk = try file.read(upToCount: Self.chunkBytes), !chunk.isEmpty {
+            defer { Self.remove(backup.path) }
+            while case let chunk = try file.next(maxBytes: Self.chunkBytes), !chunk.isEmpty {
                 try await writer.write(ByteBuffer(bytes: chunk))
             }
             try await writer.finish(nil)

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// The cluster id a node announces at every Raft handshake (nodes of different clusters
 /// refuse each other). A data directory made by `kv-node restore` records its new cluster's
@@ -19,7 +19,7 @@ public enum ClusterIdentity {
     public static func resolve(dataDirectory: String, flag: String?) throws -> String {
         let path = dataDirectory + "/" + fileName
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return flag ?? defaultID }
-        let recorded = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let recorded = text.trimmingWhitespace()
         guard !recorded.isEmpty else { throw Mismatch(description: "\(path) is empty; it should hold the cluster id") }
         if let flag, flag != recorded {
             throw Mismatch(description: "--cluster-id \(flag) contradicts the id \(recorded) recorded in \(path) by kv-node restore; leave out --cluster-id")
@@ -36,6 +36,6 @@ public enum ClusterIdentity {
     public static func derived(snapshotChecksum: UInt32, peers: [String]) -> String {
         let material = "\(snapshotChecksum)|" + peers.sorted().joined(separator: ",")
         let digest = SHA256.hash(data: Data(material.utf8))
-        return "kv-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return "kv-" + digest.prefix(8).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
     }
 }

@@ -1,5 +1,5 @@
 import ClusterAPI
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import KVStore
 import NodeRuntime
@@ -19,12 +19,6 @@ struct ClusterRoutes {
         router.post("cluster/transfer-leader") { request, _ in await transferLeader(request) }
     }
 
-    static let idPattern = try! NSRegularExpression(pattern: "^[A-Za-z0-9_-]{1,64}$")
-
-    static func validID(_ text: String) -> Bool {
-        idPattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-    }
-
     /// The JSON body of a membership request and its valid `"id"`, or the 400 to answer.
     private func member(of request: Request) async -> Result<(id: String, body: [String: Any]), APIFailure> {
         let object: [String: Any]
@@ -32,7 +26,7 @@ struct ClusterRoutes {
         case .success(let o): object = o
         case .failure(let failure): return .failure(failure)
         }
-        guard let id = object["id"] as? String, Self.validID(id) else {
+        guard let id = object["id"] as? String, MemberIDSyntax.isValid(id) else {
             return .failure(APIFailure(400, "\"id\" must match ^[A-Za-z0-9_-]{1,64}$"))
         }
         return .success((id, object))
@@ -77,7 +71,7 @@ struct ClusterRoutes {
         case .success(let o): object = o
         case .failure(let failure): return failure.response
         }
-        guard let target = object["to"] as? String, Self.validID(target) else {
+        guard let target = object["to"] as? String, MemberIDSyntax.isValid(target) else {
             return JSON.error(400, "\"to\" must be a member id matching ^[A-Za-z0-9_-]{1,64}$")
         }
         if let extra = object.keys.first(where: { $0 != "to" }) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import KVStore
 import NodeRuntime
@@ -55,7 +55,7 @@ struct ImportRoutes {
 
     /// One line as a put: an object with exactly a string `key` and a string `value`.
     static func pair(_ bytes: [UInt8], number: Int) throws(APIFailure) -> TxnOperation {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+        guard let object = JSONDocument.object(bytes) else {
             throw APIFailure(400, "line \(number): not a JSON object")
         }
         guard let key = object["key"] as? String, let value = object["value"] as? String else {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Hummingbird
 
 /// Bodies of one whole-number field (`{"ttl_seconds":10}`, `{"revision":42}`), read with

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import KVStore
 import NodeRuntime
@@ -87,8 +87,7 @@ enum JSON {
     }
 
     private static func parseObject(_ buffer: ByteBuffer) -> Result<[String: Any], APIFailure> {
-        let data = Data(buffer.readableBytesView)
-        guard let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+        guard let parsed = JSONDocument.parse(buffer.readableBytesView) else {
             return .failure(APIFailure(400, "the request body is not valid JSON"))
         }
         guard let object = parsed as? [String: Any] else {

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import KVStore
 import Logging
 import NIOCore
@@ -51,7 +51,7 @@ struct JoinClient {
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 if let authorization = target.authorization { request.headers.add(name: "Authorization", value: authorization) }
-                request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
                 let response = try await client.execute(request, timeout: .init(attemptTimeout))
                 let answer = try await response.body.collect(upTo: Self.maxAnswerBytes)
                 let data = Data(answer.readableBytesView)
@@ -76,7 +76,7 @@ struct JoinClient {
     }
 
     static func members(in data: Data) -> [NodeRuntime.MemberInfo] {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let object = JSONDocument.object(data),
               let list = object["members"] as? [[String: Any]] else { return [] }
         return list.compactMap { item in
             guard let id = item["id"] as? String,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOSSL
 import NodeRuntime
 import Transport
@@ -39,7 +39,7 @@ public struct JoinTarget: Sendable {
     /// The `Authorization` header for a credentials file's first line: `USER:PASSWORD` is sent
     /// as HTTP Basic, anything without a colon as a bearer token. Nil for an empty line.
     public static func authorization(credentials line: String) -> String? {
-        let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = line.trimmingWhitespace()
         guard !text.isEmpty else { return nil }
         if text.contains(":") { return "Basic " + Data(text.utf8).base64EncodedString() }
         return "Bearer " + text

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import KVStore
 
 /// `POST /txn`'s body (Docs/API.md, "Transactions"), read strictly: a field, target or

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -110,7 +110,7 @@ struct WatchRequest: Equatable {
             filter = .prefix(String(prefix))
         }
         var request = WatchRequest(filter: filter)
-        if let text = lastEventID?.trimmingCharacters(in: .whitespaces) {
+        if let text = lastEventID?.trimmingWhitespace() {
             guard let revision = UInt64(text) else {
                 return .failure(APIFailure(400, "Last-Event-ID must be a revision (a whole number), the id of the last event received"))
             }

@@ -1,5 +1,11 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Step 2 of a `Ready` without waiting for it: batches are copied into LMDB and applied on
 /// the write thread in the order they were queued, in one transaction that stays open for

@@ -1,5 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 public struct StoreOptions: Sendable {
     public var lmdb: LMDBOptions

@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Everything that can go wrong in storage, typed so that a caller can tell a client's
 /// mistake (a key or command that cannot be stored), a full disk, a passing overload and a

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import KVStore
 import RaftCore
 
@@ -37,7 +37,6 @@ extension NodeRuntime {
     /// writes that may not be durable. A logged exit, not a trap: nothing here is a bug.
     func failStop(_ error: any Error) -> Never {
         logger.critical("storage failed; stopping", metadata: ["error": "\(error)"])
-        FileHandle.standardError.write(Data("kv-node: storage failed; stopping: \(error)\n".utf8))
-        exit(1)
+        StandardError.exit("kv-node: storage failed; stopping: \(error)", status: 1)
     }
 }

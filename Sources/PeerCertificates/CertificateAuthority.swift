@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import X509
 
 /// A cluster's certificate authority: a P-256 key and a self-signed CA certificate, which

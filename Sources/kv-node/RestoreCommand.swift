@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import KVServer
 import KVStore
 import NodeRuntime
@@ -28,8 +28,8 @@ struct RestoreCommand: AsyncParsableCommand {
     var clusterID: String?
 
     func validate() throws {
-        guard id.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else {
-            throw ValidationError("--id must match ^[A-Za-z0-9_-]{1,64}$")
+        guard MemberIDSyntax.isValid(id) else {
+            throw ValidationError("--id must match \(MemberIDSyntax.pattern)")
         }
         let members = try ServeCommand.parsePeers(peers)
         guard members.contains(where: { $0.0.rawValue == id }) else { throw ValidationError("--peers must include this member (\(id))") }

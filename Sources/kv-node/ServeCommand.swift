@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HTTPLimits
 import KVServer
 import KVStore
@@ -79,8 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
-        guard id.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else {
-            throw ValidationError("--id must match ^[A-Za-z0-9_-]{1,64}$")
+        guard MemberIDSyntax.isValid(id) else {
+            throw ValidationError("--id must match \(MemberIDSyntax.pattern)")
         }
         guard HostPort(parsing: apiAddr) != nil else { throw ValidationError("--api-addr must be HOST:PORT") }
         guard HostPort(parsing: raftAddr) != nil else { throw ValidationError("--raft-addr must be HOST:PORT") }
@@ -198,8 +198,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     static func failStartup(_ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        Foundation.exit(2)
+        StandardError.exit(message, status: 2)
     }
 
     static func parsePeers(_ text: String) throws -> [(NodeID, MemberAddress)] {

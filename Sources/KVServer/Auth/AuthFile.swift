@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The users and tokens of `--auth-file`, parsed and checked (format: Docs/SECURITY.md,
 /// "The auth file"). A file with any mistake is refused whole: at start-up that stops the
@@ -25,7 +25,7 @@ public struct AuthFile: Sendable {
     }
 
     static func parse(_ data: Data) throws(AuthFileError.Reason) -> AuthFile {
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let root = JSONDocument.object(data) else {
             throw AuthFileError.Reason("not a JSON object")
         }
         if let unknown = Set(root.keys).subtracting(["users", "tokens"]).sorted().first {

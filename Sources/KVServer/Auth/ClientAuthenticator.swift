@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import HummingbirdBcrypt
 import NIOPosix
 import Synchronization
@@ -101,7 +101,7 @@ public final class ClientAuthenticator: Sendable {
         let cacheKey = Array(SHA256.hash(data: Array(bytes)))
         return state.withLock { state -> Lookup in
             if let identity = state.verified[cacheKey] { return .decided(.identity(identity)) }
-            guard let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            guard let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingWhitespace()),
                   let text = String(data: decoded, encoding: .utf8),
                   let colon = text.firstIndex(of: ":") else { return .decided(.invalid) }
             let name = String(text[..<colon])

@@ -1,5 +1,5 @@
 import CLMDB
-import Foundation
+import FoundationEssentials
 
 /// Sizing of the LMDB memory map. The map is address space, not disk: starting small and
 /// doubling on `MDB_MAP_FULL` keeps small stores small without ever refusing a write the

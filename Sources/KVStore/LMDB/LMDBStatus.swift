@@ -1,5 +1,10 @@
 import CLMDB
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Turns an LMDB or errno return code into the error a caller can act on.
 enum LMDBStatus {

@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// `mdb_env_set_mapsize` is only safe while no transaction is open in the process. Readers
 /// hold this gate shared for the life of their read transaction; the write thread takes it

@@ -1,5 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// RaftCore's durable log: LMDB's copy plus, in memory, the entries the write-ahead log holds
 /// that LMDB does not yet and a few megabytes of the newest ones it does (`UnmirroredEntries`). Reads answer from a cached view of the log's
@@ -440,8 +445,7 @@ public final class LMDBRaftStorage: RaftStorage, @unchecked Sendable {
                 attempts += 1
                 usleep(2_000)
             } catch {
-                FileHandle.standardError.write(Data("kv-node: LMDB log read \(what) failed; stopping: \(error)\n".utf8))
-                exit(1)
+                StandardError.exit("kv-node: LMDB log read \(what) failed; stopping: \(error)", status: 1)
             }
         }
     }

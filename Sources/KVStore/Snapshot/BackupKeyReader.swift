@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Reads the keys of a backup file (`DurableStore.writeBackup`) in byte order, a page at a
 /// time: `GET /export` streams a prefix of them. One backup holds one revision of the whole

@@ -1,5 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Backups and restores (Docs/KVSTORE.md, "Backup and restore"): a backup is a snapshot file
 /// written on request, apart from the snapshot Raft serves; a restore seeds an empty data

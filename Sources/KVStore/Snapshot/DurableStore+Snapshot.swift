@@ -1,5 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 extension DurableStore {
     /// Writes a snapshot of the applied state to a file, makes it the snapshot RaftCore

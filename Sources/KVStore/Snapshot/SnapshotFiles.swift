@@ -1,5 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// The snapshot files of a data directory:
 /// - `snapshot-<index>-<term>.snap`: the snapshot the log starts after, served by offset;

@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// What a snapshot file holds, found by reading it whole and checking its checksum: what
 /// `kvctl snapshot status` prints and what `kv-node restore` checks before it touches a data

@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// An exclusive `flock` on `<directory>/LOCK`, held for as long as this value lives.
 ///

@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// A plain file descriptor with the few calls the snapshot code needs, each failure typed.
 /// Foundation's `FileHandle` hides `fdatasync`, which is the whole point here.
@@ -92,7 +97,7 @@ final class File {
     }
 
     static func rename(_ from: String, to: String) throws(KVStoreError) {
-        if Foundation.rename(from, to) != 0 { throw failure("rename", from, errno) }
+        if Glibc.rename(from, to) != 0 { throw failure("rename", from, errno) }
     }
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }

@@ -1,10 +1,8 @@
-import Foundation
-
 /// A value shared between the write thread (which changes it after each commit) and the
-/// threads that read it; `NSLock` keeps this working on every platform the package lists.
+/// threads that read it.
 final class Locked<Value>: @unchecked Sendable {
     private var value: Value
-    private let lock = NSLock()
+    private let lock = ConditionLock()
 
     init(_ value: Value) { self.value = value }
 

@@ -1,5 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RaftCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// The Raft log's durable front: each batch of entries and hard state a `Ready` must make
 /// durable is appended here and flushed once, before anything depending on it leaves the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOSSL
 
 /// What a node needs for mutual TLS on its Raft port: its own certificate chain and key,
