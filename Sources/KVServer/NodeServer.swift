@@ -130,6 +130,7 @@ public enum NodeServer {
             server: server,
             configuration: ApplicationConfiguration(address: .hostname(options.apiAddress.host, port: options.apiAddress.port),
                                                     serverName: name),
+            eventLoopGroupProvider: .shared(raftLoop),
             logger: logger
         )
         let node = NodeService(runtime: runtime, transport: transport, raftLoop: raftLoop, store: store,
