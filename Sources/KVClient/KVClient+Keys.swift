@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 
 /// Single keys, listings and prefix deletes (Docs/API.md, "Keys and values").

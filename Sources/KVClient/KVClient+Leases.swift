@@ -1,3 +1,5 @@
+import ClusterAPI
+
 /// Leases (Docs/API.md, "Leases"): grant, renew, inspect, revoke.
 extension KVClient {
     /// Grants a lease of `ttlSeconds` (from the cluster's minimum, twice its election timeout,

@@ -1,3 +1,4 @@
+import ClusterAPI
 import Foundation
 import NIOCore
 

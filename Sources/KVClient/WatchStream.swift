@@ -1,3 +1,4 @@
+import ClusterAPI
 import AsyncHTTPClient
 import Foundation
 import NIOCore

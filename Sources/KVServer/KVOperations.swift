@@ -1,3 +1,4 @@
+import ClusterAPI
 import KVStore
 import NIOCore
 import NodeRuntime
@@ -82,7 +83,7 @@ struct KVOperations: Sendable {
         // was a visible cost per request.
         guard path.hasPrefix("/kv/") else { return .failure(APIFailure(400, "no key in the path")) }
         let raw = String(path.dropFirst(4))
-        guard let key = raw.contains("%") ? QueryValueEncoding.decode(raw) : raw, !key.isEmpty else {
+        guard let key = raw.contains("%") ? PercentEncoding.decode(raw) : raw, !key.isEmpty else {
             return .failure(APIFailure(400, "the key is empty or not valid percent-encoding"))
         }
         do {

@@ -1,3 +1,4 @@
+import ClusterAPI
 import FoundationEssentials
 import HTTPTypes
 import Hummingbird
@@ -139,7 +140,7 @@ struct KVRoutes {
             }
             var response = KVReply(json).response
             if page.hasMore, let last = page.records.last, let name = HTTPField.Name("X-Next-Start-After") {
-                response.headers[name] = QueryValueEncoding.encode(last.key)
+                response.headers[name] = PercentEncoding.encode(last.key)
             }
             return response
         } catch {

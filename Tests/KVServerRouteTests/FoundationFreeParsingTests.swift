@@ -4,17 +4,6 @@ import Testing
 /// The small parsers kv-node uses instead of full Foundation's (Docs/BENCHMARKS.md, "Idle
 /// footprint"): each must accept what Foundation's did and refuse hostile input without a trap.
 @Suite struct FoundationFreeParsingTests {
-    @Test func percentDecodingMatchesFoundationAndRefusesBrokenEscapes() {
-        #expect(QueryValueEncoding.decode("a%2Fb%20c") == "a/b c")
-        #expect(QueryValueEncoding.decode("%E2%82%AC") == "€")
-        #expect(QueryValueEncoding.decode("plain+text") == "plain+text", "+ is not a space in a path")
-        for broken in ["%", "%2", "%zz", "a%2", "%C3", "%FF"] {
-            #expect(QueryValueEncoding.decode(broken) == nil, "\(broken)")
-        }
-        let key = "k &=+%#/ü"
-        #expect(QueryValueEncoding.decode(QueryValueEncoding.encode(key)) == key)
-    }
-
     @Test func memberIDsAreCheckedByteByByte() {
         for good in ["a", "node-1", "N_2", String(repeating: "x", count: 64)] {
             #expect(MemberIDSyntax.isValid(good), "\(good)")

@@ -3,9 +3,10 @@
 ///
 /// The same rule the node uses for `X-Next-Start-After`, so a key encoded here and the
 /// header's value are the same text, and nothing in a key (`/`, `?`, `#`, `%`, `+`, `&`)
-/// can change what the path or query means.
-enum PercentEncoding {
-    static func encode(_ text: String) -> String {
+/// can change what the path or query means. kv-node decodes keys in paths and encodes
+/// `X-Next-Start-After` with it; KVClient encodes keys and query values and decodes that header.
+public enum PercentEncoding {
+    public static func encode(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -19,7 +20,7 @@ enum PercentEncoding {
     }
 
     /// The text behind `%XX` escapes; nil when an escape is malformed or the bytes are not UTF-8.
-    static func decode(_ text: String) -> String? {
+    public static func decode(_ text: String) -> String? {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
@@ -34,7 +35,7 @@ enum PercentEncoding {
     }
 
     /// A query string from pairs, each value encoded.
-    static func query(_ items: [(String, String?)]) -> String {
+    public static func query(_ items: [(String, String?)]) -> String {
         let present = items.compactMap { name, value in value.map { "\(name)=\(encode($0))" } }
         return present.isEmpty ? "" : "?" + present.joined(separator: "&")
     }

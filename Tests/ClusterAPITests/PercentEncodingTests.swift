@@ -1,4 +1,4 @@
-@testable import KVClient
+import ClusterAPI
 import Testing
 
 /// Keys in paths and queries, and `X-Next-Start-After` as a server might mangle it.
@@ -28,6 +28,11 @@ struct PercentEncodingTests {
     @Test("malformed escapes and bytes that are not UTF-8 decode to nil", arguments: ["%", "%4", "%G1", "%4G", "%FF", "%C3", "%C3%28", "a%"])
     func malformed(_ text: String) {
         #expect(PercentEncoding.decode(text) == nil)
+    }
+
+    @Test("a plus sign is a plus sign, not a space")
+    func plus() {
+        #expect(PercentEncoding.decode("a+b%2Fc") == "a+b/c")
     }
 
     @Test("a query leaves out absent values and encodes present ones")
