@@ -255,13 +255,22 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Reads wait for their barrier in a task on the runtime's event loop: the barrier is an
+    /// actor call there, so no thread of Swift's shared pool is woken in between. kv-node
+    /// serves HTTP on that loop too, so the answer is written in the same job.
     private func answerLater(_ request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext,
                              _ operation: @escaping @Sendable (KVOperations) async -> KVReply) {
-        let answer = answerOnLoop(request, started: started, context: context)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         let operations = self.operations
-        // Starts on the runtime's event loop: the barrier is an actor call there, so no
-        // thread of Swift's shared pool is woken in between.
-        Task(executorPreference: operations.runtime.executor) { answer(await operation(operations)) }
+        Task(executorPreference: operations.runtime.executor) {
+            let reply = await operation(operations)
+            let write = { @Sendable in
+                let (handler, context) = bound.value
+                handler.answer(reply, to: request, started: started, context: context)
+            }
+            if loop.inEventLoop { write() } else { loop.execute(write) }
+        }
     }
 
     private func answer(_ reply: KVReply, to request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext) {

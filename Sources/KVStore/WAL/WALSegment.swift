@@ -29,7 +29,9 @@ final class WALSegment {
         let temporary = path + ".tmp"
         File.remove(temporary)
         let file = try File(path: temporary, flags: O_RDWR | O_CREAT | O_TRUNC)
-        let chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // 64 KiB at a time: a 1 MiB buffer came from malloc's heap once glibc's mmap threshold
+        // had grown past it, and stayed resident in every idle node after it was freed.
+        let chunk = [UInt8](repeating: 0, count: 64 << 10)
         var offset: UInt64 = 0
         while offset < capacity {
             let size = Int(min(UInt64(chunk.count), capacity - offset))
