@@ -159,7 +159,6 @@ let package = Package(
             name: "KVServer",
             dependencies: [
                 "NodeRuntime", "KVStore", "Transport", "RaftCore", "HTTPLimits", "ClusterAPI",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import FoundationEssentials
 import KVStore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NodeRuntime
 import RaftCore
 
@@ -12,6 +12,8 @@ import RaftCore
 struct JoinClient {
     let runtime: NodeRuntime
     let target: JoinTarget
+    /// Where the requests' connections run (the node's event loop).
+    let group: any EventLoopGroup
     let logger: Logger
     var retryInterval: Duration = .seconds(2)
     /// Longest wait for one attempt's answer.
@@ -20,22 +22,19 @@ struct JoinClient {
     static let maxAnswerBytes = 1 << 20
 
     func run() async {
-        let client: HTTPClient
+        let tls: NIOSSLContext?
         do {
-            var configuration = HTTPClient.Configuration(tlsConfiguration: try target.tlsConfiguration(),
-                                                         redirectConfiguration: .disallow)
-            configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
-            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            tls = target.usesTLS ? try NIOSSLContext(configuration: try target.tlsConfiguration()) : nil
         } catch {
             // Checked at start-up already (kv-node exits 2); a file changed since is reported.
             logger.error("cannot join: the TLS files for --join are unusable", metadata: ["error": "\(error)"])
             return
         }
-        await join(using: client)
-        try? await client.shutdown()
+        await join(using: JoinRequest(group: group, tls: tls, timeout: TimeAmount(attemptTimeout),
+                                      maxAnswerBytes: Self.maxAnswerBytes))
     }
 
-    private func join(using client: HTTPClient) async {
+    private func join(using client: JoinRequest) async {
         let config = runtime.config
         let body: [String: String] = ["id": config.id.rawValue, "raft_addr": config.address.raft.description,
                                       "api_addr": config.address.api.description]
@@ -47,21 +46,20 @@ struct JoinClient {
                 return
             }
             do {
-                var request = HTTPClientRequest(url: url)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                if let authorization = target.authorization { request.headers.add(name: "Authorization", value: authorization) }
-                request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-                let response = try await client.execute(request, timeout: .init(attemptTimeout))
-                let answer = try await response.body.collect(upTo: Self.maxAnswerBytes)
-                let data = Data(answer.readableBytesView)
+                guard let endpoint = JoinRequest.Endpoint(url: url) else { throw JoinRequest.Failure.closedBeforeTheAnswer }
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: "application/json")
+                if let authorization = target.authorization { headers.add(name: "Authorization", value: authorization) }
+                let response = try await client.post(endpoint, headers: headers, body: Array(try JSONEncoder().encode(body)))
+                let data = Data(response.body.readableBytesView)
                 if response.status == .ok {
                     await runtime.learnPeers(Self.members(in: data))
                     logger.notice("join accepted; catching up as a learner", metadata: ["via": "\(url)"])
                     return
                 }
-                if response.status == .temporaryRedirect, let location = response.headers.first(name: "Location"),
-                   location.hasPrefix("http://") || location.hasPrefix("https://") {
+                // To the leader, never from https down to http (the credentials go along).
+                if response.status == .temporaryRedirect, let location = response.location,
+                   let next = JoinRequest.Endpoint(url: location), next.usesTLS == target.usesTLS {
                     url = location
                     continue
                 }

@@ -189,7 +189,7 @@ struct NodeService: Service {
 
     func run() async throws {
         if let join {
-            let joiner = JoinClient(runtime: runtime, target: join, logger: logger)
+            let joiner = JoinClient(runtime: runtime, target: join, group: raftLoop, logger: logger)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await joiner.run() }
                 group.addTask { try? await gracefulShutdown() }

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Testing
 @testable import KVServer
 
@@ -37,5 +38,16 @@ import Testing
         #expect("a b".trimmingWhitespace() == "a b")
         #expect(" \n\t ".trimmingWhitespace() == "")
         #expect("".trimmingWhitespace() == "")
+    }
+
+    @Test func joinEndpointsAreHTTPURLsWithAHostAndAPort() throws {
+        let plain = try #require(JoinRequest.Endpoint(url: "http://127.0.0.1:9001/cluster/join"))
+        #expect(!plain.usesTLS && plain.address == HostPort(host: "127.0.0.1", port: 9001))
+        #expect(plain.authority == "127.0.0.1:9001" && plain.path == "/cluster/join")
+        let secure = try #require(JoinRequest.Endpoint(url: "https://[::1]:9443"))
+        #expect(secure.usesTLS && secure.address.host == "::1" && secure.path == "/")
+        for bad in ["ftp://a:1/", "http://", "http://a/", "http://a:0/x", "http://a:1/x y", "http://a:1/\u{0}", "//a:1/", "http://u@a:1/"] {
+            #expect(JoinRequest.Endpoint(url: bad) == nil, "\(bad.debugDescription)")
+        }
     }
 }
