@@ -45,13 +45,14 @@ public final class DurableStore: Sendable {
     nonisolated(unsafe) public var storageFull: @Sendable (Bool) -> Void = { _ in }
     let files: SnapshotFiles
     /// Writes snapshot files so that a long snapshot never holds up the write thread.
-    let snapshotThread = SerialThread(name: "snapshot-writer")
+    let snapshotThread: SerialThread
     /// Applied positions (with their membership) noted by `compactLog`, oldest first: where
     /// later calls may compact the log to.
     let notedLogBases = Locked<[SnapshotMetadata]>([])
 
     public init(directory: String, options: StoreOptions = StoreOptions()) throws(KVStoreError) {
         self.directory = directory
+        snapshotThread = try SerialThread(name: "snapshot-writer")
         environment = try Environment(directory: directory + "/lmdb", databaseNames: Schema.all, options: options.lmdb)
         files = try SnapshotFiles(directory: directory + "/snapshots")
         log = try LMDBRaftStorage(environment: environment, snapshotFiles: files)

@@ -72,7 +72,12 @@ final class Environment: @unchecked Sendable {
             mdb_env_close(env)
             throw error
         }
-        self.writer = SerialThread(name: "lmdb-writer")
+        do throws(KVStoreError) {
+            self.writer = try SerialThread(name: "lmdb-writer")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
     }
 
     deinit { close() }

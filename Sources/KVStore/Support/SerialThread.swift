@@ -15,19 +15,22 @@ final class SerialThread: @unchecked Sendable {
     private var isFinished = false
     private var threadID: pthread_t?
 
-    init(name: String) {
+    /// Fails when the system will not start another thread (a limit on threads or memory):
+    /// the store that asked cannot open.
+    init(name: String) throws(KVStoreError) {
         // The thread keeps the object alive until `stop()` lets it finish.
-        let start = Unmanaged.passRetained(ThreadStart(name: name) { self.runLoop() }).toOpaque()
+        let start = Unmanaged.passRetained(ThreadStart(name: name) { self.runLoop() })
         var thread = pthread_t()
         let failure = pthread_create(&thread, nil, { argument in
             guard let argument else { return nil }
             let start = Unmanaged<ThreadStart>.fromOpaque(argument).takeRetainedValue()
             start.run()
             return nil
-        }, start)
-        // Without its thread the store cannot write at all: like running out of memory, there
-        // is nothing to degrade to. Never reachable from a request or a peer.
-        precondition(failure == 0, "pthread_create failed: \(failure)")
+        }, start.toOpaque())
+        guard failure == 0 else {
+            start.release()
+            throw .io(operation: "start thread \(name)", errno: failure)
+        }
         pthread_detach(thread)
     }
 

@@ -17,8 +17,8 @@ import Darwin
 final class WriteAheadLog: @unchecked Sendable {
     let directory: String
     let segmentBytes: UInt64
-    private let writer = SerialThread(name: "wal-writer")
-    private let preparer = SerialThread(name: "wal-prepare")
+    private let writer: SerialThread
+    private let preparer: SerialThread
     // Writer thread only:
     private var current: WALSegment
     /// Full segments and the last sequence each holds, oldest first.
@@ -56,6 +56,8 @@ final class WriteAheadLog: @unchecked Sendable {
         self.directory = directory
         self.segmentBytes = segmentBytes
         self.nextSequence = nextSequence
+        writer = try SerialThread(name: "wal-writer")
+        preparer = try SerialThread(name: "wal-prepare")
         try File.makeDirectory(directory)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             File.remove(directory + "/" + name)
