@@ -815,7 +815,7 @@ def profile_categories(data):
 
 
 def phase_profile(args):
-    """perf record -g on each leader under the 64-connection write load."""
+    """perf record -g on each leader under the 64-connection load of `--profile-op`."""
     os.makedirs(args.out, exist_ok=True)
     with Clusters(args) as clusters:
         for make, name in ((clusters.kv, "pf-kv"), (clusters.etcd, "pf-etcd")):
@@ -823,8 +823,13 @@ def phase_profile(args):
             leader = c.wait_healthy()
             url = "http://%s:%d" % (leader.host, leader.port)
             data = os.path.join(args.out, "perf-%s.data" % c.system)
+            if args.profile_op != "write":
+                # Reads of keys that exist: the write script fills the key space first.
+                subprocess.run(["wrk", "-t2", "-c%d" % args.profile_conns, "-d3s",
+                                "-s", os.path.join(LUA, c.scripts["write"]), url],
+                               stdout=subprocess.DEVNULL, env=dict(os.environ, BENCH_THREADS="2"))
             load = subprocess.Popen(["wrk", "-t2", "-c%d" % args.profile_conns, "-d%ds" % (args.seconds + 4),
-                                     "-s", os.path.join(LUA, c.scripts["write"]), url],
+                                     "-s", os.path.join(LUA, c.scripts[args.profile_op]), url],
                                     stdout=subprocess.DEVNULL, env=dict(os.environ, BENCH_THREADS="2"))
             time.sleep(2)
             subprocess.run(["perf", "record", "-F", "999", "-g", "-o", data, "-p", str(leader.pid),
@@ -1078,6 +1083,8 @@ def main():
     p.add_argument("--out", default="")
     p.add_argument("--seconds", type=int, default=10, help="profile length")
     p.add_argument("--profile-conns", type=int, default=64)
+    p.add_argument("--profile-op", choices=["write", "read", "stale read"], default="write",
+                   help="profile: the load the leaders are profiled under")
     p.add_argument("--partition-seconds", type=float, default=5, help="how long each partition lasts")
     args = p.parse_args()
     if args.phase == "report":

@@ -20,7 +20,8 @@ import NIOHTTP1
 ///   still closes the connection, and holding one open costs a client 64 KiB per timeout.
 ///
 /// It sits right behind NIO's HTTP/1 decoder and encoder, so it sees every request and
-/// every answer, whichever handler serves them.
+/// every answer, whichever handler serves them; a handler in front of the codec that serves
+/// requests from the bytes reports them with `HTTPExchangeEvent`.
 public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias InboundOut = HTTPServerRequestPart
@@ -96,6 +97,19 @@ public final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChanne
         let written = promise ?? context.eventLoop.makePromise()
         context.write(data, promise: written)
         written.futureResult.assumeIsolated().whenComplete { [self] _ in progressed(context: context) }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let exchange = event as? HTTPExchangeEvent else { return context.fireUserInboundEventTriggered(event) }
+        switch exchange {
+        case .requestRead:
+            requestsRead &+= 1
+        case .answerWritten:
+            answersWritten &+= 1
+            progressed(context: context)
+        case .answerDrained:
+            progressed(context: context)
+        }
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -10,7 +10,9 @@ import NIOSSL
 /// a place under the server's connection cap (`ConnectionLimit`), and one that makes no
 /// progress for the idle timeout is closed (`HTTPIdleTimeoutHandler`). kv-node and the
 /// launcher serve through it; kv-node adds its fast path (`innerHandler`) between the HTTP
-/// decoder and the router, where it sees every request before Hummingbird does.
+/// decoder and the router, where it sees every request before Hummingbird does, and a
+/// handler in front of the decoder (`frontHandler`) that serves the commonest requests from
+/// the bytes.
 ///
 /// With a `tls` context the connection speaks HTTPS: TLS sits right behind the connection
 /// cap (a refused connection costs no handshake) and in front of the HTTP decoder, so the
@@ -24,14 +26,17 @@ public struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let connections: ConnectionLimit
     let idleTimeout: TimeAmount
     let innerHandler: (@Sendable () -> any ChannelHandler)?
+    let frontHandler: (@Sendable () -> any ChannelHandler)?
     let tls: NIOSSLContext?
 
     public init(responder: @escaping HTTPChannelHandler.Responder, connections: ConnectionLimit, idleTimeout: TimeAmount,
-                tls: NIOSSLContext? = nil, innerHandler: (@Sendable () -> any ChannelHandler)? = nil) {
+                tls: NIOSSLContext? = nil, frontHandler: (@Sendable () -> any ChannelHandler)? = nil,
+                innerHandler: (@Sendable () -> any ChannelHandler)? = nil) {
         self.responder = responder
         self.connections = connections
         self.idleTimeout = idleTimeout
         self.tls = tls
+        self.frontHandler = frontHandler
         self.innerHandler = innerHandler
     }
 
@@ -40,6 +45,8 @@ public struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(ConnectionLimitHandler(limit: connections))
             if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+            // Plain bytes in and out, after TLS and before the HTTP codec.
+            if let frontHandler { try pipeline.addHandler(frontHandler()) }
             // No pipelining assistance and no error handler, as in `HTTP1Channel`: the routes
             // answer parse errors, and a fast path orders its answers itself.
             try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)

@@ -3,14 +3,14 @@ import NIOCore
 import NIOHTTP1
 import NodeRuntime
 
-/// Serves single-key reads and writes (`KVFastRequest`) from the NIO pipeline itself, and
-/// passes every other request on to the Hummingbird routes behind it.
+/// Serves single-key reads and writes (`KVFastRequest`, `KVFastPathService`) from the NIO
+/// pipeline itself, and passes every other request on to the Hummingbird routes behind it.
+/// It sees the requests `KVLeanFrontHandler`, in front of the HTTP decoder, passed on.
 ///
 /// Why: through the router a request costs a trip through `NIOAsyncChannel` in each
 /// direction, HTTPTypes conversions, the router and its middleware. Here a write costs one
 /// task that calls the runtime and one hop back to the event loop to answer, and a stale
-/// read is answered on the event loop without any hop. The answers are the routes' own
-/// (`KVOperations`), so a client cannot tell which path served it.
+/// read is answered on the event loop without any hop.
 ///
 /// HTTP/1.1 answers requests in order. While one request's answer is outstanding (from
 /// either path), later requests on the connection wait in `queued` and reading pauses.
@@ -35,12 +35,7 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case nobody, fastPath, routes
     }
 
-    private let operations: KVOperations
-    private let metrics: NodeMetrics
-    private let crossSite: CrossSiteRule
-    /// With `--auth-file`: every request passes `ClientAccess` first.
-    private let authenticator: ClientAuthenticator?
-    private let maxBodyBytes: Int
+    private let service: KVFastPathService
     private var reading = Reading.betweenRequests
     private var answering = Answering.nobody
     private var queued = CircularBuffer<HTTPServerRequestPart>()
@@ -52,24 +47,13 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeAfterAnswer = false
     private var isOpen = true
 
-    init(operations: KVOperations, metrics: NodeMetrics, maxBodyBytes: Int, secure: Bool = false,
-         authenticator: ClientAuthenticator? = nil) {
-        self.operations = operations
-        self.metrics = metrics
-        self.crossSite = CrossSiteRule(ownAuthority: operations.runtime.config.address.api.description, secure: secure)
-        self.authenticator = authenticator
-        self.maxBodyBytes = maxBodyBytes
+    init(service: KVFastPathService) {
+        self.service = service
     }
 
-    /// The request as the fast path serves it, or nil to leave it to the routes: not a
-    /// single-key request, or one whose credentials need a bcrypt check (the routes run it
-    /// off the event loop and remember the header, so the client's next request comes here).
+    /// The request as the fast path serves it, or nil to leave it to the routes.
     private func fastRequest(_ head: HTTPRequestHead) -> KVFastRequest? {
-        guard var request = KVFastRequest(head) else { return nil }
-        guard let authenticator else { return request }
-        guard case .decided(let credentials) = authenticator.lookup(authorization: request.authorization) else { return nil }
-        request.credentials = credentials
-        return request
+        KVFastRequest(head).flatMap(service.withCredentials)
     }
 
     // MARK: Inbound
@@ -133,9 +117,11 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func append(_ chunk: inout ByteBuffer, to body: Result<ByteBuffer?, APIFailure>) -> Result<ByteBuffer?, APIFailure> {
         guard case .success(let collected) = body else { return body }
         guard var buffer = collected else {
-            return chunk.readableBytes > maxBodyBytes ? .failure(JSON.tooLarge(limit: maxBodyBytes)) : .success(chunk)
+            return chunk.readableBytes > service.maxBodyBytes ? .failure(JSON.tooLarge(limit: service.maxBodyBytes)) : .success(chunk)
         }
-        guard buffer.readableBytes + chunk.readableBytes <= maxBodyBytes else { return .failure(JSON.tooLarge(limit: maxBodyBytes)) }
+        guard buffer.readableBytes + chunk.readableBytes <= service.maxBodyBytes else {
+            return .failure(JSON.tooLarge(limit: service.maxBodyBytes))
+        }
         buffer.writeBuffer(&chunk)
         return .success(buffer)
     }
@@ -205,92 +191,20 @@ final class KVFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func serve(_ request: KVFastRequest, body: Result<ByteBuffer?, APIFailure>, context: ChannelHandlerContext) {
         let started = ContinuousClock.now
-        // First, as the routes' middleware does: a refused write is not even parsed.
-        if let failure = crossSite.refusal(request.crossSiteRequirement, contentType: request.contentType,
-                                           origin: request.origin, host: request.host) {
-            return answer(.error(failure), to: request, started: started, context: context)
-        }
-        // Then, as `ClientAuthMiddleware` does, before the key is judged or the body parsed
-        // (the key is decoded once, for both).
-        let decodedKey = KVOperations.key(fromPath: request.path)
-        if let credentials = request.credentials,
-           let failure = ClientAccess.refusal(credentials, for: request.accessAction(key: decodedKey)) {
-            return answer(.error(failure), to: request, started: started, context: context)
-        }
-        let key: String
-        switch decodedKey {
-        case .success(let k): key = k
-        case .failure(let failure): return answer(.error(failure), to: request, started: started, context: context)
-        }
-        let identity: String? = if case .identity(let who) = request.credentials { who.name } else { nil }
-        let requestID = KVOperations.requestID(idempotencyKey: request.idempotencyKey)
-        switch request.operation {
-        case .get(.stale):
-            // One LMDB read: cheaper here than any hop to another thread.
-            answer(operations.readLocally(key), to: request, started: started, context: context)
-        case .get(.linearizable):
-            answerLater(request, started: started, context: context) { await $0.get(key, consistency: .linearizable) }
-        case .delete:
-            operations.delete(key, requestID: requestID, identity: identity, answer: answerOnLoop(request, started: started, context: context))
-        case .put:
-            let value: String
-            switch body.flatMap({ $0.map { JSON.stringField("value", in: $0) } ?? .failure(JSON.emptyBody) }) {
-            case .success(let v): value = v
-            case .failure(let failure): return answer(.error(failure), to: request, started: started, context: context)
-            }
-            operations.put(key, value: value, requestID: requestID, identity: identity, answer: answerOnLoop(request, started: started, context: context))
-        }
-    }
-
-    /// Writes go to the runtime's inbox with this callback: no task per write.
-    private func answerOnLoop(_ request: KVFastRequest, started: ContinuousClock.Instant,
-                              context: ChannelHandlerContext) -> @Sendable (KVReply) -> Void {
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        return { reply in
-            loop.execute {
-                let (handler, context) = bound.value
-                handler.answer(reply, to: request, started: started, context: context)
-            }
-        }
-    }
-
-    /// Reads wait for their barrier in a task on the runtime's event loop: the barrier is an
-    /// actor call there, so no thread of Swift's shared pool is woken in between. kv-node
-    /// serves HTTP on that loop too, so the answer is written in the same job.
-    private func answerLater(_ request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext,
-                             _ operation: @escaping @Sendable (KVOperations) async -> KVReply) {
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        let operations = self.operations
-        Task(executorPreference: operations.runtime.executor) {
-            let reply = await operation(operations)
-            let write = { @Sendable in
-                let (handler, context) = bound.value
-                handler.answer(reply, to: request, started: started, context: context)
-            }
-            if loop.inEventLoop { write() } else { loop.execute(write) }
+        service.serve(request, body: body, on: context.eventLoop) { [self] reply in
+            answer(reply, to: request, started: started, context: context)
         }
     }
 
     private func answer(_ reply: KVReply, to request: KVFastRequest, started: ContinuousClock.Instant, context: ChannelHandlerContext) {
-        let (seconds, attoseconds) = (ContinuousClock.now - started).components
-        metrics.observeHTTP(method: request.method, route: KVFastRequest.route, status: reply.status,
-                            seconds: Double(seconds) + Double(attoseconds) / 1e18)
+        service.observe(reply, to: request, started: started)
         answering = .nobody
         guard isOpen else { return }
         let keepAlive = request.keepAlive && !closeAfterAnswer
         var headers = HTTPHeaders()
         headers.reserveCapacity(8)
-        headers.add(name: "Content-Type", value: "application/json")
+        service.forEachHeader(of: reply) { name, value in headers.add(name: name.description, value: value) }
         headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
-        // As `RevisionHeaderMiddleware` does for the routes (Docs/API.md, "Revisions").
-        headers.add(name: "X-KV-Revision", value: String(operations.store.stateMachine.revision))
-        if let etag = reply.etag { headers.add(name: "ETag", value: "\"\(etag)\"") }
-        if let seconds = reply.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
-        if let challenge = reply.authenticateChallenge { headers.add(name: "WWW-Authenticate", value: challenge) }
-        headers.add(name: "Date", value: HTTPDate.now)
-        headers.add(name: "Server", value: NodeServer.name)
         if !keepAlive {
             headers.add(name: "Connection", value: "close")
         } else if request.version.minor == 0 {

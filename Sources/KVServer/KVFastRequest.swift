@@ -31,7 +31,18 @@ struct KVFastRequest {
     static let route = "/kv/{key}"
 
     init?(_ head: HTTPRequestHead) {
-        let uri = head.uri[...]
+        guard var request = KVFastRequest(method: head.method, uri: head.uri[...], version: head.version,
+                                          keepAlive: head.isKeepAlive) else { return nil }
+        // One pass over the headers for everything the fast path reads; the values are the
+        // decoder's own strings, so nothing is copied.
+        for (name, value) in head.headers {
+            guard request.take(name: name.utf8, value: value) else { return nil }
+        }
+        self = request
+    }
+
+    /// The request line's part: nil unless the method and target are the fast path's.
+    init?(method: HTTPMethod, uri: Substring, version: HTTPVersion, keepAlive: Bool) {
         guard uri.hasPrefix("/kv/"), uri.utf8.count > 4, !uri.contains("#") else { return nil }
         let path: Substring
         let query: Substring?
@@ -43,7 +54,7 @@ struct KVFastRequest {
             query = nil
         }
         guard path.utf8.count > 4 else { return nil }
-        switch head.method {
+        switch method {
         case .GET:
             var consistency = ReadConsistency.linearizable
             if let query {
@@ -61,37 +72,39 @@ struct KVFastRequest {
         default:
             return nil
         }
-        // One pass over the headers for everything the fast path reads; the values are the
-        // decoder's own strings, so nothing is copied.
-        for (name, value) in head.headers {
-            switch name.utf8.count {
-            case 4 where Self.named(name, "host"):
-                if host == nil { host = value }
-            case 6 where Self.named(name, "expect"):
-                return nil
-            case 8 where Self.named(name, "if-match"):
-                return nil
-            case 13 where Self.named(name, "if-none-match"):
-                return nil
-            case 6 where Self.named(name, "origin"):
-                if origin == nil { origin = value }
-            case 12 where Self.named(name, "content-type"):
-                if contentType == nil { contentType = value }
-            case 13 where Self.named(name, "authorization"):
-                if authorization == nil { authorization = value }
-            case 15 where Self.named(name, "idempotency-key"):
-                if idempotencyKey == nil { idempotencyKey = value }
-            default:
-                break
-            }
-        }
         self.path = path
-        self.version = head.version
-        self.keepAlive = head.isKeepAlive
+        self.version = version
+        self.keepAlive = keepAlive
     }
 
-    private static func named(_ name: String, _ lowercased: StaticString) -> Bool {
-        lowercased.withUTF8Buffer { CrossSiteRule.equalsIgnoringCase(name.utf8, $0) }
+    /// Takes one header; false when it sends the request to the routes instead (a
+    /// precondition or an `Expect`). The value is made only for the headers kept.
+    mutating func take<Name: Collection<UInt8>>(name: Name, value: @autoclosure () -> String) -> Bool {
+        switch name.count {
+        case 4 where Self.named(name, "host"):
+            if host == nil { host = value() }
+        case 6 where Self.named(name, "expect"):
+            return false
+        case 8 where Self.named(name, "if-match"):
+            return false
+        case 13 where Self.named(name, "if-none-match"):
+            return false
+        case 6 where Self.named(name, "origin"):
+            if origin == nil { origin = value() }
+        case 12 where Self.named(name, "content-type"):
+            if contentType == nil { contentType = value() }
+        case 13 where Self.named(name, "authorization"):
+            if authorization == nil { authorization = value() }
+        case 15 where Self.named(name, "idempotency-key"):
+            if idempotencyKey == nil { idempotencyKey = value() }
+        default:
+            break
+        }
+        return true
+    }
+
+    static func named<Name: Collection<UInt8>>(_ name: Name, _ lowercased: StaticString) -> Bool {
+        lowercased.withUTF8Buffer { CrossSiteRule.equalsIgnoringCase(name, $0) }
     }
 
     /// What `ClientAccess` is asked about this request, given its decoded key.
