@@ -109,6 +109,8 @@ struct BackupRoutes {
             } catch {
                 return .refused(JSON.error(error))
             }
+        } else {
+            await runtime.staleReadBarrier()
         }
         let path = store.backupPath(UUID().uuidString)
         do {

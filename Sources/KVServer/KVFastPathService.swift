@@ -59,9 +59,11 @@ struct KVFastPathService: Sendable {
         let identity: String? = if case .identity(let who) = request.credentials { who.name } else { nil }
         let requestID = KVOperations.requestID(idempotencyKey: request.idempotencyKey)
         switch request.operation {
-        case .get(.stale):
+        case .get(.stale) where operations.runtime.staleReadMayProceed:
             // One LMDB read: cheaper here than any hop to another thread.
             answer(operations.readLocally(key))
+        case .get(.stale):
+            answerLater(on: loop, answer) { await $0.get(key, consistency: .stale) }
         case .get(.linearizable):
             answerLater(on: loop, answer) { await $0.get(key, consistency: .linearizable) }
         case .delete:
@@ -107,7 +109,7 @@ struct KVFastPathService: Sendable {
     func forEachHeader(of reply: KVReply, _ body: (StaticString, String) -> Void) {
         body("Content-Type", "application/json")
         // As `RevisionHeaderMiddleware` does for the routes (Docs/API.md, "Revisions").
-        body("X-KV-Revision", String(operations.store.stateMachine.revision))
+        body("X-KV-Revision", String(operations.runtime.answerRevision()))
         if let etag = reply.etag { body("ETag", "\"\(etag)\"") }
         if let seconds = reply.retryAfterSeconds { body("Retry-After", String(seconds)) }
         if let challenge = reply.authenticateChallenge { body("WWW-Authenticate", challenge) }

@@ -152,7 +152,10 @@ struct KVOperations: Sendable {
 
     /// nil when reading may go on; otherwise why it may not.
     func barrier(_ consistency: ReadConsistency) async -> KVReply? {
-        guard consistency == .linearizable else { return nil }
+        guard consistency == .linearizable else {
+            await runtime.staleReadBarrier()
+            return nil
+        }
         do {
             try await runtime.linearizableBarrier()
             return nil

@@ -159,7 +159,7 @@ extension NodeServer {
                        authenticator: ClientAuthenticator? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         // Outermost, so refusals and the timing middleware's error answers carry it too.
-        router.add(middleware: RevisionHeaderMiddleware(store: store))
+        router.add(middleware: RevisionHeaderMiddleware(runtime: runtime))
         router.add(middleware: RequestTimingMiddleware(metrics: metrics))
         router.add(middleware: CrossSiteMiddleware(rule: CrossSiteRule(ownAuthority: runtime.config.address.api.description,
                                                                        secure: secure)))

@@ -9,7 +9,8 @@ import Synchronization
 /// logs: a crash before the commit only means the entries are applied again, with the same
 /// results, on restart. Linearizable reads still see every answered write, because they
 /// wait for the applied index, which moves only after the commit. The gain is one disk
-/// sync less between a write and its answer.
+/// sync less between a write and its answer. (Plain puts do not even wait for the apply:
+/// `NodeRuntime.takeProposals` answers them at commit.)
 final class EarlyAnswers: Sendable {
     private let waiting: Mutex<[UInt64: [PendingProposal]]>
 

@@ -146,7 +146,8 @@ extension NodeRuntime {
             return answer(ForwardingCodec.outcome(RuntimeError(error)))
         }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
-        propose(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: false) { result in
+        propose(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: false,
+                             resultIsKnownAtCommit: command.resultIsKnownAtCommit) { result in
             switch result {
             case .success(let result): answer(.result(ForwardingCodec.encode(result)))
             case .failure(let error): answer(ForwardingCodec.outcome(error))

@@ -23,6 +23,24 @@ enum ReadResult {
 /// read of the batch arrived: it covers every write acknowledged before any of them began.
 /// A read that arrives after its batch was asked for waits for the next one.
 extension NodeRuntime {
+    /// True when a stale read may read the local state at once: every write this node
+    /// answered at commit is applied (`AcknowledgedWrites`). Otherwise it first awaits
+    /// `staleReadBarrier()`.
+    public nonisolated var staleReadMayProceed: Bool { acknowledgedWrites.allApplied }
+
+    /// Returns once every write this node acknowledged before the call is applied locally,
+    /// so that a stale read reflects them (Docs/API.md, "Consistency"); at once, mostly.
+    public nonisolated func staleReadBarrier() async {
+        if acknowledgedWrites.allApplied { return }
+        await withCheckedContinuation { done in acknowledgedWrites.whenApplied { done.resume() } }
+    }
+
+    /// What an answer reports as the node's revision (`X-KV-Revision`): the store's, or the
+    /// revision of a write answered at commit and not yet applied, whichever is higher.
+    public nonisolated func answerRevision() -> UInt64 {
+        max(store.stateMachine.revision, acknowledgedWrites.highestAcknowledged)
+    }
+
     /// Returns once the local state machine reflects every write acknowledged before this
     /// call: then a local read is linearizable.
     public func linearizableBarrier() async throws(RuntimeError) {

@@ -6,7 +6,8 @@ import Transport
 /// The one write path. Whatever its origin (a client of this node through `submit`, or a
 /// follower's forward arriving over the transport) a write becomes a `PendingWrite` and goes
 /// through `propose(_:)`, which, on the actor:
-/// - proposes it to RaftCore when this node leads, and answers it when its entry is applied;
+/// - proposes it to RaftCore when this node leads, and answers it when its entry is applied
+///   (a plain put when it commits, `takeProposals`);
 /// - forwards it to the leader when another node leads (unless it was forwarded already);
 /// - parks it until a leader is known, or until the next tick when the leader pushes back.
 /// A write whose entry lost its index to another leader's entry was not applied: it goes
@@ -24,7 +25,7 @@ extension NodeRuntime {
         do { try command.validate() } catch { return completion(.failure(RuntimeError(error))) }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(config.requestTimeoutMilliseconds))
         enqueue(PendingWrite(command: command.encoded(), deadline: deadline, mayForward: true, identity: identity,
-                             completion: completion))
+                             resultIsKnownAtCommit: command.resultIsKnownAtCommit, completion: completion))
     }
 
     /// `submit(_:completion:)` for a caller in a task.
@@ -69,7 +70,7 @@ extension NodeRuntime {
             return deferWrite(write, obstacle: RuntimeError(error))
         }
         metrics.update { $0.proposals += 1 }
-        waitForApply(receipt, deadline: write.deadline) { [self] result in
+        waitForApply(receipt, deadline: write.deadline, answersAtCommit: write.resultIsKnownAtCommit) { [self] result in
             switch result {
             case .success(.applied(let outcome)):
                 write.completion(Result { () throws(RuntimeError) in try Self.result(of: outcome) })

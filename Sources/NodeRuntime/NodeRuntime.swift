@@ -30,6 +30,8 @@ public actor NodeRuntime {
     public let metrics: NodeMetrics
     /// Serves the watches of this node's clients from what it applies.
     public nonisolated let watchHub: WatchHub
+    /// Writes answered at commit that stale reads wait for (`takeProposals`).
+    nonisolated let acknowledgedWrites = AcknowledgedWrites()
     let logger: Logger
     var raft: RaftNode
     /// Addresses of the members, from the replicated configuration.
@@ -160,6 +162,7 @@ public actor NodeRuntime {
     public func stop() async {
         guard !isStopped else { return }
         isStopped = true
+        acknowledgedWrites.setReleased(true)
         failAllWaiters(.shuttingDown)
         watchHub.close()
         for task in tasks { task.cancel() }
@@ -452,12 +455,15 @@ public actor NodeRuntime {
         guard !storageFull else { return }
         logger.error("storage is full; writes are refused until space is freed")
         storageFull = true
+        // Nothing is applied until there is room: stale reads go on without those writes.
+        acknowledgedWrites.setReleased(true)
         failProposals(.storageFull)
     }
 
     private func storageHasRoom() {
         guard storageFull else { return }
         storageFull = false
+        acknowledgedWrites.setReleased(false)
         logger.notice("storage has room again")
     }
 

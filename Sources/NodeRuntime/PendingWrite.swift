@@ -15,6 +15,8 @@ struct PendingWrite: Sendable {
     /// The authenticated client this write is made for (with `--auth-file`); sent along if
     /// the write is forwarded, for the leader's audit log.
     var identity: String? = nil
+    /// `KVCommand.resultIsKnownAtCommit`: answered when its entry commits.
+    var resultIsKnownAtCommit = false
     /// Why the last attempt could not go ahead: what the client hears if the deadline
     /// passes before the write reaches a leader's log.
     var obstacle: RuntimeError = .unavailable("no leader was elected in time")

@@ -39,7 +39,7 @@ import Testing
                 let header = try #require(response.headers[Self.storeRevision], "\(label): \(response.headers)")
                 let served = try #require(UInt64(header), "\(label): \(header)")
                 #expect(served >= UInt64(r3), "\(label): \(served) < \(r3)")
-                #expect(served <= api.node.store.stateMachine.revision, "\(label)")
+                #expect(served <= api.node.runtime.answerRevision(), "\(label)")
             }
         }
     }

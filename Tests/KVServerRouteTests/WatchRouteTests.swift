@@ -38,6 +38,7 @@ import Testing
     @Test func aStartBeforeTheCompactedHistoryIs410() async throws {
         try await RouteHarness.with { api in
             for i in 0..<5 { _ = try await api.request(.put, "/kv/c\(i)", json: ["value": "v\(i)"]) }
+            await api.node.runtime.staleReadBarrier()
             let compactTo = api.node.store.stateMachine.revision - 1
             _ = try await api.node.runtime.submit(KVCommand(.compact(revision: compactTo)))
             for headers: HTTPFields in [[:], [HTTPField.Name("Last-Event-ID")!: "1"]] {

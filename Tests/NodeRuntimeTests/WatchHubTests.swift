@@ -47,6 +47,8 @@ extension RuntimeClusterTests {
                     _ = try await node.runtime.submit(KVCommand(.txn(TxnRequest(success: [.deletePrefix("w/t")]))))
                 }
             }
+            // Applied on `node` too: a plain put is answered at commit.
+            await node.runtime.staleReadBarrier()
         }
 
         static func checkOrder(_ events: [KVEvent]) {

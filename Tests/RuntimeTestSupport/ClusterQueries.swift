@@ -51,9 +51,13 @@ extension RuntimeCluster {
     }
 
     /// Writes `count` keys `prefix0...` through `node`, each acknowledged before the next.
+    /// Plain puts, one after the other; on return they are applied on `node` too (a plain put
+    /// is answered when it commits, a moment before its node applies it), so its store's
+    /// revision covers them.
     public func write(_ count: Int, keysPrefixed prefix: String, through node: RuntimeNode) async throws {
         for i in 0..<count {
             _ = try await node.runtime.submit(.put("\(prefix)\(i)", Array("value-\(i)".utf8)))
         }
+        await node.runtime.staleReadBarrier()
     }
 }

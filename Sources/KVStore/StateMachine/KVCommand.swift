@@ -76,6 +76,17 @@ public struct KVCommand: Sendable, Equatable {
         }
     }
 
+    /// True when applying this command at index `i` can only give `KVResult(revision: i)`, so
+    /// its answer is known as soon as its entry commits, before it is applied: a plain put
+    /// without a request id. `KVStateMachine.perform` writes it without a check a state could
+    /// fail (its key was validated before it was proposed), and without a request id no
+    /// client session can make it a duplicate or a stale retry. A failure to write it at all
+    /// (the disk) stops the node; the entry stays committed and is applied on restart.
+    public var resultIsKnownAtCommit: Bool {
+        guard requestID == nil, case .put = operation else { return false }
+        return true
+    }
+
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
         switch operation {
