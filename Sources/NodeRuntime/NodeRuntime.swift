@@ -326,6 +326,8 @@ public actor NodeRuntime {
         if let snapshot = ready.snapshotToInstall {
             reloadMembers()
             lmdbApplied = max(lmdbApplied, snapshot.index)
+            // A deposed leader's writes answered at commit may be in the snapshot, not applied one by one.
+            acknowledgedWrites.applied(through: snapshot.index)
             leasesRestoredFromSnapshot()
         }
         transport.send(ready.messages)
