@@ -2,7 +2,9 @@ import Foundation
 
 /// A stand-in kv-node executable for supervisor tests: a shell script that prints its
 /// arguments, exits 0 on SIGTERM like the real node, and exits with the code written to
-/// `<data-dir>/exit-code` when that file appears (a crash on demand).
+/// `<data-dir>/exit-code` when that file appears (a crash on demand). It also exits once the
+/// test's data directory is gone: a test that throws before it stops its launcher still
+/// removes its directory, and its nodes then end instead of looping for ever.
 enum FakeKVNode {
     static let script = """
         #!/bin/sh
@@ -12,9 +14,11 @@ enum FakeKVNode {
           if [ "$1" = "--data-dir" ]; then dir="$2"; fi
           shift
         done
+        root=$(dirname "$dir")
         trap 'echo "fake-kv-node: SIGTERM"; exit 0' TERM
         while :; do
           if [ -f "$dir/exit-code" ]; then code=$(cat "$dir/exit-code"); rm -f "$dir/exit-code"; exit "$code"; fi
+          if [ ! -d "$root" ]; then exit 0; fi
           sleep 0.05
         done
 
