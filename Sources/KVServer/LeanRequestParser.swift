@@ -62,7 +62,8 @@ private struct HeadReader {
     }
 
     mutating func request(maxBodyBytes: Int) -> LeanRequestParser.Outcome {
-        guard case .at(let requestLineEnd) = lineEnd() else { return lineEnd().outcome }
+        let first = lineEnd()
+        guard case .at(let requestLineEnd) = first else { return first.outcome }
         guard var request = requestLine(endingAt: requestLineEnd) else { return .declined }
         position = requestLineEnd + 2
         var contentLength: Int?
