@@ -1,11 +1,12 @@
 -- etcd linearizable read (its default): POST /v3/kv/range {"key": b64}.
 local C = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua")
-local bodies
+local requests
 setup = C.setup
 function init(args)
-   bodies = C.prepare(function(n) return '{"key":"' .. C.base64(C.key(n)) .. '"}' end)
+   requests = C.prepare_requests("POST", function() return "/v3/kv/range" end, {["Content-Type"] = "application/json"},
+                                 function(n) return '{"key":"' .. C.base64(C.key(n)) .. '"}' end)
 end
 function request()
-   return wrk.format("POST", "/v3/kv/range", {["Content-Type"] = "application/json"}, bodies[math.random(#bodies)])
+   return requests[math.random(#requests)]
 end
 done = C.done

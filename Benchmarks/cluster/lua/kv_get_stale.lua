@@ -1,11 +1,11 @@
 -- kv-node stale read: GET /kv/{key}?consistency=stale, served from the node's local state.
 local C = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua")
-local paths
+local requests
 setup = C.setup
 function init(args)
-   paths = C.prepare(function(n) return "/kv/" .. C.key(n) .. "?consistency=stale" end)
+   requests = C.prepare_requests("GET", function(n) return "/kv/" .. C.key(n) .. "?consistency=stale" end)
 end
 function request()
-   return wrk.format("GET", paths[math.random(#paths)])
+   return requests[math.random(#requests)]
 end
 done = C.done

@@ -1,12 +1,13 @@
 -- kv-node write: PUT /kv/{key} {"value": 100 bytes} on a random key of 10,000.
 local C = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua")
-local paths
+local requests
 local body = '{"value":"' .. C.value .. '"}'
 setup = C.setup
 function init(args)
-   paths = C.prepare(function(n) return "/kv/" .. C.key(n) end)
+   requests = C.prepare_requests("PUT", function(n) return "/kv/" .. C.key(n) end,
+                                 {["Content-Type"] = "application/json"}, function() return body end)
 end
 function request()
-   return wrk.format("PUT", paths[math.random(#paths)], {["Content-Type"] = "application/json"}, body)
+   return requests[math.random(#requests)]
 end
 done = C.done
