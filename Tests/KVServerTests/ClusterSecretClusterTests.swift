@@ -23,7 +23,6 @@ struct ClusterSecretClusterTests {
             for node in cluster.nodes {
                 #expect(try await node.client.linearizableGet("before").status == 200, "\(node.id)")
             }
-            let before = try await leader.client.status()
             let members = cluster.nodes
             // Bootstrapped with the members and itself, it dials all of them and campaigns.
             let intruder = try cluster.startNode(id: "node4") { node in
@@ -36,9 +35,11 @@ struct ClusterSecretClusterTests {
                 }
             }
             #expect(intruder.isRunning)
+            // The cluster keeps taking writes while the intruder campaigns. The term is not
+            // compared with the one before: on two shared cores an election among the members
+            // themselves can raise it (it did once in CI), and with PreVote an intruder that
+            // got through would not; the refusals logged above are what shows it was kept out.
             try await leader.client.putAcknowledged("with-intruder", "2")
-            let after = try await leader.client.status()
-            #expect(after.leader == before.leader && after.term == before.term, "\(before) -> \(after)")
             #expect(try await intruder.client.status().leader != leader.id)
             for member in members {
                 let status = try await member.client.status()
