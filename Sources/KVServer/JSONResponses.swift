@@ -54,12 +54,14 @@ enum JSON {
     static func tooLarge(limit: Int) -> APIFailure { APIFailure(413, "the request body is larger than \(limit) bytes") }
 
     static func plainStringField<Bytes: BidirectionalCollection<UInt8>>(_ name: String, _ bytes: Bytes) -> String? {
-        let prefix = Array("{\"\(name)\":\"".utf8)
-        let suffix = Array("\"}".utf8)
-        guard bytes.count >= prefix.count + suffix.count, bytes.starts(with: prefix), bytes.suffix(2).elementsEqual(suffix) else {
+        // `{"` name `":"` text `"}`, compared in place: this runs for every single-key write.
+        let opening = 2 + name.utf8.count + 3
+        guard bytes.count >= opening + 2, bytes.starts(with: #"{""#.utf8),
+              bytes.dropFirst(2).starts(with: name.utf8), bytes.dropFirst(2 + name.utf8.count).starts(with: #"":""#.utf8),
+              bytes.suffix(2).elementsEqual(#""}"#.utf8) else {
             return nil
         }
-        let text = bytes.dropFirst(prefix.count).dropLast(suffix.count)
+        let text = bytes.dropFirst(opening).dropLast(2)
         guard !text.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else { return nil }
         return String(validating: text, as: UTF8.self)
     }

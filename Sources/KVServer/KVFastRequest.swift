@@ -43,12 +43,15 @@ struct KVFastRequest {
 
     /// The request line's part: nil unless the method and target are the fast path's.
     init?(method: HTTPMethod, uri: Substring, version: HTTPVersion, keepAlive: Bool) {
-        guard uri.hasPrefix("/kv/"), uri.utf8.count > 4, !uri.contains("#") else { return nil }
+        // Searched as bytes: every delimiter here is ASCII, and walking the target by
+        // Characters (grapheme breaking) was a visible share of the event loop's time.
+        let bytes = uri.utf8
+        guard bytes.starts(with: "/kv/".utf8), bytes.count > 4, !bytes.contains(UInt8(ascii: "#")) else { return nil }
         let path: Substring
         let query: Substring?
-        if let mark = uri.firstIndex(of: "?") {
+        if let mark = bytes.firstIndex(of: UInt8(ascii: "?")) {
             path = uri[..<mark]
-            query = uri[uri.index(after: mark)...]
+            query = uri[bytes.index(after: mark)...]
         } else {
             path = uri
             query = nil
@@ -58,7 +61,7 @@ struct KVFastRequest {
         case .GET:
             var consistency = ReadConsistency.linearizable
             if let query {
-                guard query.hasPrefix("consistency="),
+                guard query.utf8.starts(with: "consistency=".utf8),
                       let asked = ReadConsistency(query: query.dropFirst("consistency=".utf8.count)) else { return nil }
                 consistency = asked
             }
