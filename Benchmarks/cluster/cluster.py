@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import base64
 import collections
+import glob
 import http.client
 import json
 import os
@@ -814,8 +815,33 @@ def profile_categories(data):
 
 
 
+def thread_cpu(pids, seconds):
+    """Each thread's CPU over `seconds`, in cores, from /proc/PID/task/TID/stat: on this VM
+    perf's timer samples land late after a wake-up (in `finish_task_switch`), which charges
+    idle time to the threads that wake most, so the kernel's own accounting is the one to trust."""
+    def sample():
+        out = {}
+        for pid in pids:
+            for task in glob.glob("/proc/%d/task/*" % pid):
+                try:
+                    with open(task + "/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    with open(task + "/comm") as f:
+                        comm = f.read().strip()
+                except OSError:
+                    continue
+                out[(pid, task.rsplit("/", 1)[1])] = (comm, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+        return out
+    before = sample()
+    time.sleep(seconds)
+    after = sample()
+    busy = [(key[0], comm, (cpu - before[key][1]) / seconds) for key, (comm, cpu) in after.items() if key in before]
+    return sorted((b for b in busy if b[2] > 0.001), key=lambda b: -b[2])
+
+
 def phase_profile(args):
-    """perf record -g on each leader under the 64-connection load of `--profile-op`."""
+    """perf record -g on each leader (or, with --profile-system, on both cores) under the
+    64-connection load of `--profile-op`, then each thread's CPU from /proc."""
     os.makedirs(args.out, exist_ok=True)
     with Clusters(args) as clusters:
         for make, name in ((clusters.kv, "pf-kv"), (clusters.etcd, "pf-etcd")):
@@ -832,11 +858,25 @@ def phase_profile(args):
                                      "-s", os.path.join(LUA, c.scripts[args.profile_op]), url],
                                     stdout=subprocess.DEVNULL, env=dict(os.environ, BENCH_THREADS="2"))
             time.sleep(2)
-            subprocess.run(["perf", "record", "-F", "999", "-g", "-o", data, "-p", str(leader.pid),
-                            "--", "sleep", str(args.seconds)], capture_output=True)
+            target = ["-a"] if args.profile_system else ["-p", str(leader.pid)]
+            recorder = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data] + target
+                                        + ["--", "sleep", str(args.seconds)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            members = [m.pid for m in c.members]
+            busy = thread_cpu(members + [load.pid], args.seconds)
+            recorder.wait()
             load.wait()
-            for view, flag, sort in (("self", "--no-children", "symbol"), ("children", "--children", "symbol"),
-                                     ("dso", "--no-children", "dso"), ("threads", "--no-children", "comm")):
+            with open(os.path.join(args.out, "threads-cpu-%s.txt" % c.system), "w") as f:
+                f.write("cores busy per thread over %d s of %s load (leader pid %d, wrk pid %d)\n"
+                        % (args.seconds, args.profile_op, leader.pid, load.pid))
+                f.write("".join("%7d  %-20s %5.3f\n" % b for b in busy))
+                f.write("total %.3f cores, members %.3f\n" % (sum(b[2] for b in busy),
+                                                              sum(b[2] for b in busy if b[0] in members)))
+            views = [("self", "--no-children", "symbol"), ("children", "--children", "symbol"),
+                     ("dso", "--no-children", "dso"), ("threads", "--no-children", "comm")]
+            if args.profile_system:
+                views.append(("pids", "--no-children", "pid"))
+            for view, flag, sort in views:
                 report = subprocess.run(["perf", "report", "-i", data, flag, "--stdio", "--sort", sort,
                                          "-g", "none", "--percent-limit", "0.5"], capture_output=True, text=True)
                 text = report.stdout
@@ -1083,6 +1123,8 @@ def main():
     p.add_argument("--out", default="")
     p.add_argument("--seconds", type=int, default=10, help="profile length")
     p.add_argument("--profile-conns", type=int, default=64)
+    p.add_argument("--profile-system", action="store_true", help="profile: perf record -a (both cores: every "
+                   "member, the load generator, the kernel) instead of the leader alone")
     p.add_argument("--profile-op", choices=["write", "read", "stale read"], default="write",
                    help="profile: the load the leaders are profiled under")
     p.add_argument("--partition-seconds", type=float, default=5, help="how long each partition lasts")
