@@ -183,10 +183,13 @@ let package = Package(
             // footprint"). FoundationEssentials' C shims must follow it on the link line.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections"], .when(platforms: [.linux]))]
         ),
+        // A plain loopback HTTP/1.1 exchange and its answer, for tests about what goes over the
+        // wire (process tests, and the lean handler's raw-socket tests).
+        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(
             name: "KVServerTests",
             dependencies: [
-                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI", "TLSTestSupport", "KVClient",
+                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "ClusterAPI", "TLSTestSupport", "KVClient", "HTTPTestSupport",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -223,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "KVServerRouteTests",
             dependencies: [
-                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "RuntimeTestSupport",
+                "KVServer", "NodeRuntime", "KVStore", "RaftCore", "RuntimeTestSupport", "HTTPTestSupport",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Hummingbird
 import HummingbirdTesting
 @testable import KVServer
@@ -27,12 +28,10 @@ import Testing
 
     /// Sends `parts`, then reads until the server closes the connection (or 60 s pass).
     static func exchange(port: Int, _ parts: [String]) async throws -> String {
-        try await onOwnThread {
-            let socket = try RawSocket(port: port)
-            defer { socket.close() }
-            for part in parts { try socket.send(part) }
-            return socket.readUntilClosed()
-        }
+        let exchange = try HTTPExchange(port: port)
+        let deadline = ContinuousClock.now + .seconds(60)
+        for part in parts { try await exchange.write(Array(part.utf8), deadline: deadline) }
+        return String(decoding: try await exchange.readUntilClosed(deadline: deadline).bytes, as: UTF8.self)
     }
 
     /// The status lines, in order (an answer follows the previous body directly).
@@ -80,69 +79,15 @@ import Testing
 
     @Test func aConnectionThatNeverFinishesItsHeadIsClosedByTheIdleTimeout() async throws {
         try await Self.withServer(idleTimeout: .seconds(1)) { port in
-            let (answer, closedByPeer) = try await onOwnThread {
-                let socket = try RawSocket(port: port)
-                defer { socket.close() }
-                try socket.send("GET /kv/slow HTTP/1.1\r\nHost: x\r\n")
-                return (socket.readUntilClosed(), socket.closedByPeer)
-            }
+            let exchange = try HTTPExchange(port: port)
+            let deadline = ContinuousClock.now + .seconds(60)
+            try await exchange.write(Array("GET /kv/slow HTTP/1.1\r\nHost: x\r\n".utf8), deadline: deadline)
+            let (bytes, closedByPeer) = try await exchange.readUntilClosed(deadline: deadline)
+            let answer = String(decoding: bytes, as: UTF8.self)
             // Closed without an answer: `readUntilClosed` returns at the close, or after 60 s
             // with whatever arrived, which the second check tells apart.
             #expect(answer == "")
             #expect(closedByPeer)
         }
     }
-}
-
-/// Runs blocking `work` on a thread of its own. Blocking socket calls on Swift's cooperative
-/// pool (two threads on this machine) would starve everything else in the test process,
-/// the server under test included.
-func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
-
-/// A blocking TCP client with a receive timeout, so that a test cannot hang; use it through
-/// `onOwnThread`.
-final class RawSocket: @unchecked Sendable {
-    private let descriptor: Int32
-    private(set) var closedByPeer = false
-
-    init(port: Int) throws {
-        descriptor = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED) }
-    }
-
-    func send(_ text: String) throws {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let sent = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw POSIXError(.EPIPE) }
-            bytes = bytes.dropFirst(sent)
-        }
-    }
-
-    func readUntilClosed() -> String {
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { closedByPeer = true }
-            guard count > 0 else { break }
-            received += chunk[..<count]
-        }
-        return String(decoding: received, as: UTF8.self)
-    }
-
-    func close() { _ = Foundation.close(descriptor) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Issue 19's server side over real processes: a backup of a cluster under load restored

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Every kind of bad request gets its own status code and a JSON error, and none of them

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTestSupport
 import HummingbirdBcrypt
 import NIOHTTP1
 import TLSTestSupport

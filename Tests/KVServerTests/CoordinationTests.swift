@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Compare-and-swap and transactions through real nodes (Docs/API.md, "Conditional writes"

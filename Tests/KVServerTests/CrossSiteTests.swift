@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// What a web page can make a browser send to kv-node is refused and changes nothing

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Connections that cost the node without doing anything are closed: the idle ones, the

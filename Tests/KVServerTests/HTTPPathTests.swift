@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Single-key requests are answered inside the NIO pipeline, everything else by the

@@ -1,5 +1,6 @@
 import ClusterAPI
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Real kv-node processes attacked on their Raft port by a raw TCP peer that speaks the wire

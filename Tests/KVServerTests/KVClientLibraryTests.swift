@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import KVClient
 import Testing
 #if canImport(Glibc)

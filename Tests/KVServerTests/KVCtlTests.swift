@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTestSupport
 import TLSTestSupport
 import Testing
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// `GET /kv` pages end at a byte budget, `X-Next-Start-After` round-trips any key, and keys

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Leases through real nodes (Docs/API.md, "Leases"): only the leader keeps time, a new

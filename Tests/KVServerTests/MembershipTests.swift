@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// A node joins a running cluster whose log was compacted, so it can only catch up from

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// `/health` and `/metrics` are what monitoring scrapes; their names are a contract.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

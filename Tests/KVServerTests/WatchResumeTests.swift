@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// A watch resumed with `Last-Event-ID` after its node died delivers every acknowledged

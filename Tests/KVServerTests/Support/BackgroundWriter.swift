@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 
 /// A client writing one key after another under a prefix until stopped, keeping the
 /// revision of every acknowledged write, so a watch can be checked against exactly what

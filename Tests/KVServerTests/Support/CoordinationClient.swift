@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 
 /// The coordination calls of the node API (Docs/API.md: conditional writes, transactions,
 /// watch, compaction, leases) as the tests use them, returning raw replies.

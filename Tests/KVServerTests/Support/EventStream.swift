@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import HTTPTestSupport
 #endif
 
 /// One Server-Sent Event as it arrived: the fields of one block of lines ended by a blank line.

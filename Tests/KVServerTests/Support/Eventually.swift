@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 
 /// A condition that did not come true before its deadline.
 struct DeadlineExceeded: Error, CustomStringConvertible {
@@ -28,16 +29,4 @@ func eventually<T>(_ what: String, timeout: Duration = .seconds(30), every inter
         guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: what, lastObservation: last) }
         try await Task.sleep(for: interval)
     }
-}
-
-/// A probe's way of saying "not yet, and here is why".
-struct NotYet: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A reply no retry can fix (a 400 where a 200 was due): `eventually` stops at once.
-struct Unexpected: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

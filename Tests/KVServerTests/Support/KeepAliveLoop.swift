@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 
 /// Sends keepalives for one lease in the background, as a lease holder does, noting when
 /// the last one was acknowledged and any answer saying the lease is gone.

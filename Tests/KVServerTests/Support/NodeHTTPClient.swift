@@ -1,5 +1,6 @@
 import ClusterAPI
 import Foundation
+import HTTPTestSupport
 
 /// The node's HTTP API as the tests use it: one method per call shape, returning the raw
 /// reply so each test can check status codes and headers itself.

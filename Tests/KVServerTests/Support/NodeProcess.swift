@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import HTTPTestSupport
 #endif
 
 /// One real `kv-node` child process with its own data directory and log file.

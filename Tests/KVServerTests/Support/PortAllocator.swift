@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import HTTPTestSupport
 #endif
 
 /// Hands out loopback TCP ports for test nodes.

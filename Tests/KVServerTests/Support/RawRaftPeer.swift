@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import HTTPTestSupport
 #endif
 
 /// Raft-port frames built byte by byte from Docs/TRANSPORT.md (the test target does not see

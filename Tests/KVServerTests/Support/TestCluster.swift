@@ -1,5 +1,6 @@
 import ClusterAPI
 import Foundation
+import HTTPTestSupport
 
 /// A set of `kv-node` processes under one fresh temporary directory, on ports of their
 /// own, so tests can run in parallel with each other and with a hand-run launcher.

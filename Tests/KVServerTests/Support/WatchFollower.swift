@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 
 /// One change a watch delivered (`event: put|delete`), decoded from its `data` (Docs/API.md, "Watch").
 struct WatchEvent: Sendable, Equatable, CustomStringConvertible {

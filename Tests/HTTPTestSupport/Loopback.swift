@@ -4,7 +4,7 @@ import Glibc
 
 /// Calls `body` with 127.0.0.1:`port` in the form `bind` and `connect` take: the test
 /// nodes listen on loopback only.
-func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+public func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -16,7 +16,7 @@ func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen
 
 /// A non-blocking TCP connection to 127.0.0.1:`port`. The caller owns the descriptor; a
 /// failed connect closes it here, before anyone else could hold it.
-func connectLoopback(port: Int) throws -> Int32 {
+public func connectLoopback(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw NotYet("socket: errno \(errno)") }
     let connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) }

@@ -11,13 +11,13 @@ import Glibc
 /// answer that never comes. A plain socket has none of that: no pool, no redirects, and
 /// once `send` returns the request is in the kernel, even when the node is paused.
 /// The socket is non-blocking and waits by sleeping, so no test thread ever blocks.
-final class HTTPExchange {
+public final class HTTPExchange {
     private let fd: Int32
     private let port: Int
 
     /// Connects to 127.0.0.1:`port` (the kernel completes the handshake even for a
     /// paused process).
-    init(port: Int) throws {
+    public init(port: Int) throws {
         self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NotYet("socket: errno \(errno)") }
@@ -35,7 +35,7 @@ final class HTTPExchange {
 
     /// Writes the whole request. Stops quietly if the server closes early: it may have
     /// answered already (a 413 before the whole body arrived), which `reply` then reads.
-    func send(_ method: String, _ target: String, headers: [String: String] = [:], body: Data? = nil,
+    public func send(_ method: String, _ target: String, headers: [String: String] = [:], body: Data? = nil,
               deadline: ContinuousClock.Instant) async throws {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let body {
@@ -47,7 +47,7 @@ final class HTTPExchange {
 
     /// Writes raw bytes, for requests `send` would not form (a body shorter than its
     /// Content-Length).
-    func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) async throws {
+    public func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) async throws {
         var offset = 0
         while offset < bytes.count {
             let count = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -61,7 +61,7 @@ final class HTTPExchange {
 
     /// Writes what the socket takes of `bytes` until `deadline`, without failing when the
     /// server stops reading; returns how many bytes went out.
-    func writeSome(_ bytes: [UInt8], until deadline: ContinuousClock.Instant) async throws -> Int {
+    public func writeSome(_ bytes: [UInt8], until deadline: ContinuousClock.Instant) async throws -> Int {
         var offset = 0
         while offset < bytes.count && ContinuousClock.now < deadline {
             let count = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -74,26 +74,42 @@ final class HTTPExchange {
 
     /// Reads and discards until the server closes the connection; false if it is still
     /// open at `deadline`.
-    func waitForClose(deadline: ContinuousClock.Instant) async throws -> Bool {
+    public func waitForClose(deadline: ContinuousClock.Instant) async throws -> Bool {
+        try await readUntilClosed(deadline: deadline, keeping: false).closed
+    }
+
+    /// Everything the server sends until it closes the connection (after the responses
+    /// `reply` returned), and whether it closed before `deadline`: the bytes exactly as they
+    /// came, for tests about the wire itself (status lines, pipelined answers).
+    public func readUntilClosed(deadline: ContinuousClock.Instant) async throws -> (bytes: [UInt8], closed: Bool) {
+        try await readUntilClosed(deadline: deadline, keeping: true)
+    }
+
+    private func readUntilClosed(deadline: ContinuousClock.Instant, keeping: Bool) async throws -> (bytes: [UInt8], closed: Bool) {
+        var kept = keeping ? received : []
+        received = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count == 0 || (count < 0 && (errno == ECONNRESET || errno == EPIPE)) { return true }
-            if count > 0 { continue }
-            guard errno == EAGAIN || errno == EWOULDBLOCK else { return true }
-            guard ContinuousClock.now < deadline else { return false }
+            if count == 0 || (count < 0 && (errno == ECONNRESET || errno == EPIPE)) { return (kept, true) }
+            if count > 0 {
+                if keeping { kept += chunk[..<count] }
+                continue
+            }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { return (kept, true) }
+            guard ContinuousClock.now < deadline else { return (kept, false) }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
 
     /// Tells the server no more bytes will come (half-close).
-    func finishWriting() { shutdown(fd, Int32(SHUT_WR)) }
+    public func finishWriting() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Bytes received beyond the responses returned so far (pipelined answers).
     private var received: [UInt8] = []
 
     /// Reads until the next response is complete (by Content-Length) or the server closes.
-    func reply(deadline: ContinuousClock.Instant) async throws -> HTTPReply {
+    public func reply(deadline: ContinuousClock.Instant) async throws -> HTTPReply {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             if let (reply, length) = Self.parse(received, complete: false) {
@@ -120,7 +136,7 @@ final class HTTPExchange {
 
     /// The first response in `bytes` and how many bytes it took, or nil while it is
     /// incomplete. Without a Content-Length the body runs to the end of the connection.
-    static func parse(_ bytes: [UInt8], complete: Bool) -> (HTTPReply, Int)? {
+    public static func parse(_ bytes: [UInt8], complete: Bool) -> (HTTPReply, Int)? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = bytes.indices.dropLast(3).first(where: { bytes[$0..<$0 + 4].elementsEqual(separator) }) else { return nil }
         let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
