@@ -102,10 +102,12 @@ def wait_until(what, predicate, timeout=60.0, interval=0.05):
 # ---------------------------------------------------------------------------------------
 # Processes: CPU time, memory, disk
 
-def cpu_seconds(pid):
-    """utime + stime of a process, from /proc/PID/stat (fields 14 and 15)."""
+def cpu_seconds(pid, task=None):
+    """utime + stime of a process, or of one of its threads, from /proc/PID[/task/TID]/stat
+    (fields 14 and 15); 0 once it is gone."""
+    path = "/proc/%d/stat" % pid if task is None else "/proc/%d/task/%s/stat" % (pid, task)
     try:
-        with open("/proc/%d/stat" % pid) as f:
+        with open(path) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except OSError:
@@ -824,13 +826,12 @@ def thread_cpu(pids, seconds):
         for pid in pids:
             for task in glob.glob("/proc/%d/task/*" % pid):
                 try:
-                    with open(task + "/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
                     with open(task + "/comm") as f:
                         comm = f.read().strip()
                 except OSError:
                     continue
-                out[(pid, task.rsplit("/", 1)[1])] = (comm, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+                tid = task.rsplit("/", 1)[1]
+                out[(pid, tid)] = (comm, cpu_seconds(pid, tid))
         return out
     before = sample()
     time.sleep(seconds)

@@ -14,9 +14,10 @@ public enum OrphanReaper {
         let arguments = NodeArguments(dataDirectory: dataDirectory.path)
         for node in config.nodes {
             let directory = arguments.directory(for: node.id)
-            let pidFile = dataDirectory.appendingPathComponent(node.id.rawValue).appendingPathComponent("node.pid")
-            defer { try? FileManager.default.removeItem(at: pidFile) }
-            guard let text = try? String(contentsOf: pidFile, encoding: .utf8),
+            // The file the supervisor writes in the node's directory.
+            let pidFile = directory + "/node.pid"
+            defer { try? FileManager.default.removeItem(atPath: pidFile) }
+            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
                 let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
                 isNode(pid: pid, id: node.id, directory: directory)
             else { continue }

@@ -19,19 +19,12 @@ public final class HTTPExchange {
     /// paused process).
     public init(port: Int) throws {
         self.port = port
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NotYet("socket: errno \(errno)") }
-        // A paused process's listening socket still completes the handshake (the kernel does it).
-        let connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) }
-        guard connected == 0 else {
-            // No close here: every stored property is set, so `deinit` runs and closes it.
-            // Closing twice closed another test's socket that had been given the same number.
-            throw NotYet("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
-        }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        // `connectLoopback` closes the socket itself when the connect fails, before `fd` is
+        // set, so `deinit` (which does not run then) never closes it a second time.
+        fd = try connectLoopback(port: port)
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { close(fd) }
 
     /// Writes the whole request. Stops quietly if the server closes early: it may have
     /// answered already (a 413 before the whole body arrived), which `reply` then reads.
